@@ -1,0 +1,270 @@
+// Decoders for the kernel structs the addon copies out (native/sockopt.cc).
+// Offsets follow include/uapi/linux/mptcp.h and tcp.h of Linux 6.18; each
+// field is read only when the kernel returned the bytes that hold it, so a
+// field this kernel does not have is absent (undefined), never 0.
+import * as os from 'node:os';
+
+/** `struct mptcp_info`, decoded. Counters count *additional* subflows unless named otherwise. */
+export interface MptcpInfo {
+  /** Number of additional subflows (the initial one is not counted). Linux 5.9. */
+  subflows: number;
+  /** ADD_ADDRs this side announced. */
+  addAddrSignal: number;
+  /** ADD_ADDRs received from the peer and accepted. */
+  addAddrAccepted: number;
+  /** In-kernel path manager limit `subflows` (0 under the userspace PM). */
+  subflowsMax: number;
+  /** Number of `signal` endpoints. */
+  addAddrSignalMax: number;
+  /** In-kernel path manager limit `add_addr_accepted`. */
+  addAddrAcceptedMax: number;
+  /** Raw `mptcpi_flags`. */
+  flags: number;
+  /** `MPTCP_INFO_FLAG_FALLBACK`: the connection fell back to TCP. */
+  fallback: boolean;
+  /** `MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED`: the peer's key was received. */
+  remoteKeyReceived: boolean;
+  /** Local connection token, as used by the path manager and its events. */
+  token: number;
+  /** MPTCP-level next sequence number to write (64-bit data sequence). */
+  writeSeq: bigint;
+  /** MPTCP-level oldest unacknowledged sequence number. */
+  sndUna: bigint;
+  /** MPTCP-level next expected sequence number. */
+  rcvNxt: bigint;
+  /** `subflow` endpoints in use. Linux 5.12. */
+  localAddrUsed?: number;
+  /** Number of `subflow` endpoints. Linux 5.12. */
+  localAddrMax?: number;
+  /** DSS checksums negotiated. Linux 5.14. */
+  csumEnabled?: boolean;
+  /** MPTCP-level retransmissions. Linux 6.5. */
+  retransmits?: number;
+  /** MPTCP-level bytes retransmitted. Linux 6.5. */
+  bytesRetrans?: bigint;
+  /** MPTCP-level payload bytes sent. Linux 6.5. */
+  bytesSent?: bigint;
+  /** MPTCP-level payload bytes received. Linux 6.5. */
+  bytesReceived?: bigint;
+  /** MPTCP-level payload bytes acknowledged by the peer. Linux 6.5. */
+  bytesAcked?: bigint;
+  /** All subflows, including the initial one while it is attached. Linux 6.8. */
+  subflowsTotal?: number;
+  /** Number of `laminar` endpoints. Linux 6.18. */
+  endpLaminarMax?: number;
+  /** Number of `fullmesh` endpoints. Linux 6.19. */
+  endpFullmeshMax?: number;
+  /** Milliseconds since data was last sent. Linux 6.10. */
+  lastDataSent?: number;
+  /** Milliseconds since data was last received. Linux 6.10. */
+  lastDataRecv?: number;
+  /** Milliseconds since an ACK was last received. Linux 6.10. */
+  lastAckRecv?: number;
+}
+
+/** TCP states as named by the kernel (`tcpi_state`). */
+export type TcpState =
+  | 'ESTABLISHED' | 'SYN_SENT' | 'SYN_RECV' | 'FIN_WAIT1' | 'FIN_WAIT2' | 'TIME_WAIT' | 'CLOSE'
+  | 'CLOSE_WAIT' | 'LAST_ACK' | 'LISTEN' | 'CLOSING' | 'NEW_SYN_RECV' | 'BOUND_INACTIVE' | 'UNKNOWN';
+
+const STATES: TcpState[] = ['UNKNOWN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT',
+  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV', 'BOUND_INACTIVE'];
+
+/** One subflow (a TCP connection) of an MPTCP connection, with its `tcp_info`. */
+export interface Subflow {
+  /** Per-connection subflow id (1 for the initial subflow); absent before Linux 6.5. */
+  id?: number;
+  family: 'IPv4' | 'IPv6';
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** Backup priority, where the kernel reports it (not through getsockopt as of 6.18). */
+  backup?: boolean;
+  state: TcpState;
+  /** Smoothed round-trip time, microseconds. */
+  rtt: number;
+  /** Round-trip time variation, microseconds. */
+  rttVar: number;
+  /** Minimum round-trip time seen, microseconds. */
+  minRtt?: number;
+  /** Congestion window, segments. */
+  cwnd: number;
+  /** Slow-start threshold, segments (a very large value means "not set"). */
+  ssthresh: number;
+  /** Sender maximum segment size, bytes. */
+  mss: number;
+  /** Path MTU, bytes. */
+  pmtu: number;
+  /** Retransmission timeout, microseconds. */
+  rto: number;
+  /** Unrecovered RTO timeouts in a row (`tcpi_retransmits`). */
+  retransmits: number;
+  /** Total retransmitted segments (`tcpi_total_retrans`). */
+  totalRetrans: number;
+  /** Segments currently considered lost. */
+  lost: number;
+  /** Payload bytes sent, retransmissions included. Linux 4.19. */
+  bytesSent?: bigint;
+  /** Bytes acknowledged by the peer. */
+  bytesAcked?: bigint;
+  /** Bytes received. */
+  bytesReceived?: bigint;
+  /** Bytes retransmitted. Linux 4.19. */
+  bytesRetrans?: bigint;
+  /** Pacing rate, bytes per second. */
+  pacingRate?: bigint;
+  /** Most recent delivery rate estimate, bytes per second. */
+  deliveryRate?: bigint;
+  /** Milliseconds since data was last sent / received on this subflow. */
+  lastDataSent: number;
+  lastDataRecv: number;
+}
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  if (!m) return false;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  return a > major || (a === major && b >= minor);
+}
+
+// Bytes 81 and 82 were reserved before 6.18/6.19 and the struct size did not
+// change when they were given meaning, so their presence cannot be told from
+// the returned length: only here is the running kernel's version consulted.
+const HAS_LAMINAR = process.platform === 'linux' && kernelAtLeast(6, 18);
+const HAS_FULLMESH = process.platform === 'linux' && kernelAtLeast(6, 19);
+
+/** Decodes `struct mptcp_info` from the first `n` bytes of `v` at `base`. */
+export function decodeMptcpInfo(v: DataView, base: number, n: number): MptcpInfo {
+  const flags = v.getUint32(base + 8, true);
+  const info: MptcpInfo = {
+    subflows: v.getUint8(base),
+    addAddrSignal: v.getUint8(base + 1),
+    addAddrAccepted: v.getUint8(base + 2),
+    subflowsMax: v.getUint8(base + 3),
+    addAddrSignalMax: v.getUint8(base + 4),
+    addAddrAcceptedMax: v.getUint8(base + 5),
+    flags,
+    fallback: (flags & 1) !== 0,
+    remoteKeyReceived: (flags & 2) !== 0,
+    token: v.getUint32(base + 12, true),
+    writeSeq: v.getBigUint64(base + 16, true),
+    sndUna: v.getBigUint64(base + 24, true),
+    rcvNxt: v.getBigUint64(base + 32, true),
+  };
+  if (n >= 42) {
+    info.localAddrUsed = v.getUint8(base + 40);
+    info.localAddrMax = v.getUint8(base + 41);
+  }
+  if (n >= 43) info.csumEnabled = v.getUint8(base + 42) !== 0;
+  if (n >= 48) info.retransmits = v.getUint32(base + 44, true);
+  if (n >= 80) {
+    info.bytesRetrans = v.getBigUint64(base + 48, true);
+    info.bytesSent = v.getBigUint64(base + 56, true);
+    info.bytesReceived = v.getBigUint64(base + 64, true);
+    info.bytesAcked = v.getBigUint64(base + 72, true);
+  }
+  if (n >= 81) info.subflowsTotal = v.getUint8(base + 80);
+  if (n >= 82 && HAS_LAMINAR) info.endpLaminarMax = v.getUint8(base + 81);
+  if (n >= 83 && HAS_FULLMESH) info.endpFullmeshMax = v.getUint8(base + 82);
+  if (n >= 96) {
+    info.lastDataSent = v.getUint32(base + 84, true);
+    info.lastDataRecv = v.getUint32(base + 88, true);
+    info.lastAckRecv = v.getUint32(base + 92, true);
+  }
+  return info;
+}
+
+function hex4(v: DataView, off: number): string {
+  return v.getUint16(off, false).toString(16);
+}
+
+/** RFC 5952 text form of the 16-byte IPv6 address at `off`, as inet_ntop(3) prints it. */
+export function formatIPv6(v: DataView, off: number): string {
+  const w = new Array<number>(8);
+  for (let i = 0; i < 8; i++) w[i] = v.getUint16(off + 2 * i, false);
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+    return `::ffff:${v.getUint8(off + 12)}.${v.getUint8(off + 13)}.${v.getUint8(off + 14)}.${v.getUint8(off + 15)}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const parts: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      parts.push(i === 0 ? ':' : '');
+      i += bestLen - 1;
+      if (i === 7) parts.push('');
+      continue;
+    }
+    parts.push(hex4(v, off + 2 * i));
+  }
+  return parts.join(':');
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+interface Endpoint { family: number; address: string; port: number }
+
+/** A sockaddr (sockaddr_in or sockaddr_in6) at `off`. */
+function decodeSockaddr(v: DataView, off: number): Endpoint {
+  const family = v.getUint16(off, true);
+  const port = v.getUint16(off + 2, false);
+  if (family === AF_INET) {
+    return { family, port, address: `${v.getUint8(off + 4)}.${v.getUint8(off + 5)}.${v.getUint8(off + 6)}.${v.getUint8(off + 7)}` };
+  }
+  if (family === AF_INET6) return { family, port, address: formatIPv6(v, off + 8) };
+  return { family, port, address: '' };
+}
+
+/**
+ * One subflow from its `mptcp_subflow_addrs` (at `addrOff`, 256 bytes) and
+ * its `tcp_info` (at `tcpOff`, `tcpLen` bytes; 0 when not fetched).
+ */
+export function decodeSubflow(v: DataView, id: number | undefined, addrOff: number, tcpOff: number, tcpLen: number): Subflow {
+  const local = decodeSockaddr(v, addrOff);
+  const remote = decodeSockaddr(v, addrOff + 128);
+  const family = (local.family || remote.family) === AF_INET6 ? 'IPv6' : 'IPv4';
+  const t = tcpOff;
+  const sf: Subflow = {
+    family,
+    localAddress: local.address,
+    localPort: local.port,
+    remoteAddress: remote.address,
+    remotePort: remote.port,
+    state: STATES[v.getUint8(t)] ?? 'UNKNOWN',
+    rtt: v.getUint32(t + 68, true),
+    rttVar: v.getUint32(t + 72, true),
+    cwnd: v.getUint32(t + 80, true),
+    ssthresh: v.getUint32(t + 76, true),
+    mss: v.getUint32(t + 16, true),
+    pmtu: v.getUint32(t + 60, true),
+    rto: v.getUint32(t + 8, true),
+    retransmits: v.getUint8(t + 2),
+    totalRetrans: v.getUint32(t + 100, true),
+    lost: v.getUint32(t + 32, true),
+    lastDataSent: v.getUint32(t + 44, true),
+    lastDataRecv: v.getUint32(t + 52, true),
+  };
+  if (id !== undefined) sf.id = id;
+  if (tcpLen >= 120) sf.pacingRate = v.getBigUint64(t + 104, true);
+  if (tcpLen >= 136) {
+    sf.bytesAcked = v.getBigUint64(t + 120, true);
+    sf.bytesReceived = v.getBigUint64(t + 128, true);
+  }
+  if (tcpLen >= 152) sf.minRtt = v.getUint32(t + 148, true);
+  if (tcpLen >= 168) sf.deliveryRate = v.getBigUint64(t + 160, true);
+  if (tcpLen >= 216) {
+    sf.bytesSent = v.getBigUint64(t + 200, true);
+    sf.bytesRetrans = v.getBigUint64(t + 208, true);
+  }
+  return sf;
+}

@@ -1,0 +1,8 @@
+// Public entry point: Multipath TCP for Node.js.
+export { connect, createConnection, type ConnectOptions } from './connect';
+export { createServer, listen, Server, type ListenOptions, type ServerOptions } from './server';
+export { isMptcp, getInfo, getSubflows, getSnapshot, type AnySocket } from './info';
+export { support, type SupportInfo, type SupportFeatures, type UnavailableReason } from './support';
+export type { MptcpInfo, Subflow, TcpState } from './decode';
+export type { MptcpMode } from './mode';
+export type { SystemError, CodedError } from './errors';

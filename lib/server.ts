@@ -1,0 +1,267 @@
+// Servers over MPTCP: mptcp.Server (a net.Server) and listen(server, ...),
+// which makes any net.Server (http, https, tls, express) listen on an MPTCP
+// socket. The listening socket is made, bound and put in the listening state
+// by the addon, with net's own choices (SO_REUSEADDR, dual-stack "::" unless
+// ipv6Only, 0.0.0.0 where IPv6 is absent), then handed to Node with
+// `listen({ fd })`; accepting and all I/O are Node's. Errors are emitted as
+// net emits them ("listen EADDRINUSE: address already in use :::8080").
+import * as dns from 'node:dns';
+import * as net from 'node:net';
+import { constants as os } from 'node:os';
+import { getBinding } from './binding';
+import type { NativeBinding } from '../types/binding';
+import {
+  errInvalidArgType,
+  errInvalidArgValue,
+  errServerAlreadyListen,
+  errSocketBadPort,
+  uvExceptionWithHostPort,
+} from './errors';
+import { openStream, refusalError, validateMode, type MptcpMode } from './mode';
+import { reasonForErrno } from './support';
+
+/** Options of {@link createServer}: those of `net.createServer`, plus `mptcp`. */
+export interface ServerOptions extends net.ServerOpts {
+  /** `true` (default) prefers MPTCP and falls back to TCP; `'require'` fails instead; `false` is plain TCP. */
+  mptcp?: MptcpMode;
+}
+
+/** Options of `listen()`: those of `net.Server#listen` for TCP, plus `reusePort` and `mptcp`. */
+export interface ListenOptions extends net.ListenOptions {
+  /** Set SO_REUSEPORT, so several processes can listen on one port. */
+  reusePort?: boolean;
+  /** Overrides the server's `mptcp` mode for this listen. */
+  mptcp?: MptcpMode;
+}
+
+const kMode = Symbol('mptcp.mode');
+
+/**
+ * A `net.Server` whose `listen()` listens on a Multipath TCP socket. It
+ * accepts MPTCP and plain TCP clients alike (a TCP client gets an ordinary
+ * TCP socket); use {@link isMptcp} on a connection to tell them apart.
+ */
+export class Server extends net.Server {
+  /** @internal */
+  readonly [kMode]: MptcpMode;
+
+  constructor(connectionListener?: (socket: net.Socket) => void);
+  constructor(options?: ServerOptions, connectionListener?: (socket: net.Socket) => void);
+  constructor(options?: ServerOptions | ((socket: net.Socket) => void), connectionListener?: (socket: net.Socket) => void) {
+    if (typeof options === 'function') {
+      super(options);
+      this[kMode] = true;
+      return;
+    }
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw errInvalidArgType('options', ['Object'], options);
+    }
+    const { mptcp, ...rest } = options ?? {};
+    const mode = validateMode(mptcp, 'options.mptcp');
+    super(rest, connectionListener);
+    this[kMode] = mode;
+  }
+
+  /** The server's MPTCP mode. */
+  get mptcp(): MptcpMode {
+    return this[kMode];
+  }
+
+  /**
+   * Starts listening, with every TCP form `net.Server#listen` accepts:
+   * `(port[, host][, backlog][, cb])` or `(options[, cb])` with `port`,
+   * `host`, `backlog`, `ipv6Only`, `reusePort`, `exclusive`, `signal`.
+   * IPC paths, handles and fds are passed to `net` unchanged.
+   */
+  override listen(...args: unknown[]): this {
+    listenOver(this, args, this[kMode]);
+    return this;
+  }
+}
+
+/**
+ * Creates an MPTCP {@link Server}; same arguments as `net.createServer`,
+ * plus the `mptcp` option.
+ *
+ * @example
+ * const server = mptcp.createServer((socket) => socket.pipe(socket));
+ * server.listen(8080);
+ */
+export function createServer(connectionListener?: (socket: net.Socket) => void): Server;
+export function createServer(options?: ServerOptions, connectionListener?: (socket: net.Socket) => void): Server;
+export function createServer(options?: ServerOptions | ((socket: net.Socket) => void), connectionListener?: (socket: net.Socket) => void): Server {
+  return new Server(options as ServerOptions, connectionListener);
+}
+
+/**
+ * Makes any existing `net.Server` (an `http.Server`, `https.Server`,
+ * `tls.Server`, an express app's server) listen over MPTCP. Takes the same
+ * arguments as `server.listen()`, and `mptcp` in the options form.
+ *
+ * @example
+ * const server = http.createServer(app);
+ * mptcp.listen(server, 8080, () => console.log('listening'));
+ */
+export function listen<S extends net.Server>(server: S, ...args: unknown[]): S {
+  if (!(server instanceof net.Server)) throw errInvalidArgType('server', ['net.Server'], server);
+  listenOver(server, args, server instanceof Server ? server.mptcp : true);
+  return server;
+}
+
+type Callback = (...a: unknown[]) => void;
+
+function toNumber(x: unknown): number | false {
+  const n = Number(x);
+  return n >= 0 ? n : false;
+}
+
+/** net's normalizeArgs, for the listen forms. */
+function normalizeArgs(args: unknown[]): [Record<string, unknown>, Callback | null] {
+  if (args.length === 0) return [{}, null];
+  const arg0 = args[0];
+  let options: Record<string, unknown> = {};
+  if (arg0 !== null && typeof arg0 === 'object') {
+    options = arg0 as Record<string, unknown>;
+  } else if (typeof arg0 === 'string' && toNumber(arg0) === false) {
+    options.path = arg0;
+  } else {
+    options.port = arg0;
+    if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
+  }
+  const last = args[args.length - 1];
+  return [options, typeof last === 'function' ? (last as Callback) : null];
+}
+
+const baseListen = net.Server.prototype.listen as (this: net.Server, ...args: unknown[]) => net.Server;
+
+function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode): void {
+  const normalized = normalizeArgs(args);
+  let options = normalized[0];
+  const cb = normalized[1];
+  if (server.listening) throw errServerAlreadyListen();
+
+  const inner = (options._handle || options.handle || options) as Record<string, unknown>;
+  const isTcp = inner === options && !(typeof inner.fd === 'number' && inner.fd >= 0) &&
+    !(options.path && typeof options.path === 'string');
+  const mode = isTcp ? validateMode(options.mptcp ?? defaultMode, 'options.mptcp') : false;
+  const b = getBinding();
+  if (!isTcp || mode === false || ((!b || !b.platformSupported) && mode !== 'require')) {
+    baseListen.apply(server, args);
+    return;
+  }
+
+  // ([port][, host][, backlog][, cb]) or (options[, cb]); see net's Server#listen.
+  options = { ...options };
+  if (args.length === 0 || typeof args[0] === 'function' ||
+      (typeof options.port === 'undefined' && 'port' in options) || options.port === null) {
+    options.port = 0;
+  }
+  if (typeof options.port !== 'number' && typeof options.port !== 'string') {
+    if (!('port' in options) && !('path' in options)) {
+      throw errInvalidArgValue('options', options, 'must have the property "port" or "path"');
+    }
+    throw errInvalidArgValue('options', options);
+  }
+  const p = options.port;
+  if ((typeof p === 'string' && p.trim().length === 0) || +p !== (+p >>> 0) || +p > 0xffff) {
+    throw errSocketBadPort('options.port', p);
+  }
+  const port = +p | 0;
+  const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+  const backlog = (options.backlog as number) || backlogFromArgs || 511;
+  const signal = options.signal as AbortSignal | undefined;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw errInvalidArgType('options.signal', ['AbortSignal'], signal);
+  }
+  if (cb) server.once('listening', cb);
+  if (signal) {
+    const onAbort = (): void => { server.close(); };
+    if (signal.aborted) process.nextTick(onAbort);
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      server.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+  const spec: ListenSpec = {
+    port,
+    backlog,
+    ipv6Only: Boolean(options.ipv6Only),
+    reusePort: Boolean(options.reusePort),
+    mode,
+  };
+  if (!b || !b.platformSupported) {
+    const reason = process.platform === 'linux' ? 'addon-unavailable' : 'platform';
+    process.nextTick(() => server.emit('error', refusalError(os.errno.EPROTONOSUPPORT, reason, options.host as string | undefined, port)));
+    return;
+  }
+  const host = options.host as string | undefined;
+  if (host) {
+    const token = {};
+    pending.set(server, token);
+    dns.lookup(host, (err, ip, family) => {
+      if (pending.get(server) !== token) return;
+      pending.delete(server);
+      if (err) server.emit('error', err);
+      else bindAndListen(b, server, ip || '0.0.0.0', ip ? (family as 4 | 6) : 4, spec);
+    });
+    return;
+  }
+  bindAndListen(b, server, null, 6, spec);
+}
+
+const pending = new WeakMap<net.Server, object>();
+
+interface ListenSpec { port: number; backlog: number; ipv6Only: boolean; reusePort: boolean; mode: MptcpMode }
+
+type Bound = { fd: number } | { errno: number; syscall: 'listen'; address: string; refused?: boolean };
+
+/** socket + SO_REUSEADDR (+ SO_REUSEPORT, IPV6_V6ONLY) + bind, as libuv binds. */
+function openAndBind(b: NativeBinding, address: string, family: 4 | 6, spec: ListenSpec): Bound {
+  const o = openStream(b, family, spec.mode);
+  if (o.fd < 0) return { errno: o.errno, syscall: 'listen', address, refused: o.refused };
+  const c = b.constants;
+  const fd = o.fd;
+  let rc = b.setsockoptInt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1);
+  if (rc >= 0 && spec.reusePort) rc = b.setsockoptInt(fd, c.SOL_SOCKET, c.SO_REUSEPORT, 1);
+  if (rc >= 0 && family === 6) rc = b.setsockoptInt(fd, c.IPPROTO_IPV6, c.IPV6_V6ONLY, spec.ipv6Only ? 1 : 0);
+  if (rc >= 0) rc = b.bind(fd, family, address, spec.port);
+  if (rc < 0) {
+    b.close(fd);
+    return { errno: -rc, syscall: 'listen', address };
+  }
+  return { fd };
+}
+
+function bindAndListen(b: NativeBinding, server: net.Server, address: string | null, family: 4 | 6, spec: ListenSpec): void {
+  let bound: Bound;
+  if (address === null) {
+    // No host: dual-stack "::", or 0.0.0.0 where IPv6 cannot be bound. As in
+    // libuv, EADDRINUSE on "::" is reported (at listen), not retried on IPv4.
+    bound = openAndBind(b, '::', 6, spec);
+    if ('errno' in bound && !bound.refused && bound.errno !== os.errno.EADDRINUSE) {
+      bound = openAndBind(b, '0.0.0.0', 4, spec);
+    }
+  } else {
+    bound = openAndBind(b, address, family, spec);
+  }
+  if ('errno' in bound) {
+    const err = bound.refused
+      ? refusalError(bound.errno, reasonForErrno(bound.errno), bound.address, spec.port)
+      : uvExceptionWithHostPort(bound.errno, 'listen', bound.address, spec.port);
+    process.nextTick(() => server.emit('error', err));
+    return;
+  }
+  const rc = b.listen(bound.fd, spec.backlog);
+  if (rc < 0) {
+    b.close(bound.fd);
+    const err = uvExceptionWithHostPort(-rc, 'listen', address ?? '::', spec.port);
+    process.nextTick(() => server.emit('error', err));
+    return;
+  }
+  try {
+    baseListen.call(server, { fd: bound.fd }, spec.backlog);
+  } catch (err) {
+    b.close(bound.fd);
+    throw err;
+  }
+}

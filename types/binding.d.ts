@@ -1,0 +1,65 @@
+/**
+ * The native addon's interface (native/*.cc). Every call returns a number:
+ * `>= 0` on success and `-errno` on failure; nothing throws for a runtime
+ * failure. Argument validation is the TypeScript layer's job.
+ */
+export interface NativeConstants {
+  readonly IPPROTO_MPTCP: number;
+  readonly IPPROTO_TCP: number;
+  readonly SOL_SOCKET: number;
+  readonly SOL_TCP: number;
+  readonly SOL_MPTCP: number;
+  readonly IPPROTO_IPV6: number;
+  readonly SO_REUSEADDR: number;
+  readonly SO_REUSEPORT: number;
+  readonly SO_PROTOCOL: number;
+  readonly SO_ERROR: number;
+  readonly IPV6_V6ONLY: number;
+  readonly TCP_IS_MPTCP: number;
+  readonly TCP_NODELAY: number;
+  readonly MPTCP_INFO: number;
+  readonly MPTCP_TCPINFO: number;
+  readonly MPTCP_SUBFLOW_ADDRS: number;
+  readonly MPTCP_FULL_INFO: number;
+  readonly EINPROGRESS: number;
+}
+
+/** Element sizes this build requests from the kernel (bytes). */
+export interface NativeSizes {
+  readonly fullInfoHead: number;
+  readonly mptcpInfo: number;
+  readonly tcpInfo: number;
+  readonly subflowAddrs: number;
+  readonly subflowInfo: number;
+}
+
+/** One-shot watcher for a non-blocking connect; calls back with SO_ERROR (0 = connected). */
+export interface NativeWatcher {
+  /** Stops watching without calling back; safe to call more than once. */
+  stop(): void;
+}
+
+export interface NativeBinding {
+  /** false on systems without MPTCP support in the addon (non-Linux builds). */
+  readonly platformSupported: boolean;
+  readonly constants: NativeConstants;
+  readonly sizes: NativeSizes;
+  /** socket(2), non-blocking and close-on-exec: fd or -errno. `family` is 4 or 6. */
+  socket(family: 4 | 6, protocol: number): number;
+  setsockoptInt(fd: number, level: number, name: number, value: number): number;
+  /** The option's int value (>= 0) or -errno. */
+  getsockoptInt(fd: number, level: number, name: number): number;
+  bind(fd: number, family: 4 | 6, address: string, port: number): number;
+  /** 0, -EINPROGRESS, or -errno. */
+  connect(fd: number, family: 4 | 6, address: string, port: number): number;
+  listen(fd: number, backlog: number): number;
+  dup3(oldFd: number, newFd: number): number;
+  close(fd: number): number;
+  /** getsockopt(SOL_MPTCP, MPTCP_INFO) into buf: bytes written or -errno. */
+  mptcpInfo(fd: number, buf: Uint8Array): number;
+  /** MPTCP_TCPINFO / MPTCP_SUBFLOW_ADDRS into buf (16-byte header first): bytes or -errno. */
+  subflowData(fd: number, optname: number, elemSize: number, buf: Uint8Array): number;
+  /** MPTCP_FULL_INFO into buf (see native/sockopt.cc for the layout): bytes or -errno. */
+  fullInfo(fd: number, buf: Uint8Array, capacity: number): number;
+  Watcher: new (fd: number, callback: (err: number) => void) => NativeWatcher;
+}
