@@ -1,0 +1,116 @@
+// Shared helpers for the integration tests: real sockets on loopback, every
+// helper closes what it opens and waits for 'close'.
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+/** The package as users get it (compiled dist/, loaded through its CommonJS entry). */
+export const mptcp = require('../../dist/index.js') as typeof import('../../lib/index');
+
+export const supported = mptcp.support().available;
+export const skipReason = supported ? '' : `MPTCP unavailable here: ${mptcp.support().reason}`;
+
+/** Whether an IPv6 loopback exists here. */
+export const hasIPv6 = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1');
+
+/** Whether this process can manage network namespaces (root, ip(8) present). */
+export const canNetns = process.getuid?.() === 0 && (fs.existsSync("/usr/sbin/ip") || fs.existsSync("/sbin/ip") || fs.existsSync("/usr/bin/ip"));
+
+export interface Recorder {
+  server: net.Server;
+  port: number;
+  /** isMptcp() of each accepted socket, in accept order. */
+  accepted: boolean[];
+  /** Data received per connection, concatenated. */
+  received: Buffer[];
+  sockets: net.Socket[];
+  close(): Promise<void>;
+}
+
+/**
+ * An echo server that records, for each accepted socket, whether it is
+ * MPTCP: the server-side proof that a client really used MPTCP.
+ */
+export async function recordingServer(
+  make: () => net.Server = () => mptcp.createServer(),
+  listenArgs: unknown[] = [0, '::'],
+): Promise<Recorder> {
+  const server = make();
+  const rec: Recorder = {
+    server, port: 0, accepted: [], received: [], sockets: [],
+    async close() {
+      for (const s of rec.sockets) s.destroy();
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  server.on('connection', (s: net.Socket) => {
+    rec.accepted.push(mptcp.isMptcp(s));
+    rec.sockets.push(s);
+    const i = rec.received.push(Buffer.alloc(0)) - 1;
+    s.on('data', (d) => { rec.received[i] = Buffer.concat([rec.received[i], d]); s.write(d); });
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    (server.listen as (...a: unknown[]) => void)(...listenArgs, () => resolve());
+  });
+  rec.port = (server.address() as net.AddressInfo).port;
+  return rec;
+}
+
+/** Waits for 'connect', sends `payload`, reads it back, ends; returns the socket's isMptcp at connect time. */
+export interface EchoResult {
+  mptcp: boolean;
+  data: Buffer;
+  remoteFamily?: string;
+  localAddress?: string;
+  localPort?: number;
+}
+
+export async function echo(socket: net.Socket, payload: Buffer | string = 'ping'): Promise<EchoResult> {
+  const body = Buffer.from(payload);
+  if (socket.connecting) await once(socket, 'connect');
+  const wasMptcp = mptcp.isMptcp(socket);
+  const { remoteFamily, localAddress, localPort } = socket;
+  const chunks: Buffer[] = [];
+  let got = 0;
+  await new Promise<void>((resolve, reject) => {
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= body.length) resolve();
+    });
+    socket.once('error', reject);
+    socket.write(body);
+  });
+  socket.end();
+  if (!socket.destroyed) await once(socket, 'close');
+  return { mptcp: wasMptcp, data: Buffer.concat(chunks), remoteFamily, localAddress, localPort };
+}
+
+/** Waits until `socket` emits 'close'. */
+export async function closed(socket: net.Socket): Promise<void> {
+  if (socket.destroyed && (socket as net.Socket & { closed?: boolean }).closed) return;
+  await once(socket, 'close');
+}
+
+/** Collects the 'error' (or null) and the list of events a socket emits until 'close'. */
+export function trace(socket: net.Socket, events = ['lookup', 'connect', 'ready', 'timeout', 'error', 'close']): Promise<{ events: string[]; error: (Error & { code?: string; errno?: number; syscall?: string; address?: string; port?: number }) | null }> {
+  const seen: string[] = [];
+  let error: Error | null = null;
+  for (const e of events) socket.on(e, (arg: unknown) => {
+    seen.push(e);
+    if (e === 'error') error = arg as Error;
+    if (e === 'timeout') socket.destroy();
+  });
+  return new Promise((resolve) => socket.once('close', () => setImmediate(() => resolve({ events: seen, error }))));
+}
+
+/** Number of open file descriptors of this process. */
+export function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
