@@ -18,13 +18,14 @@ import {
   errInvalidAddressFamily,
   errInvalidArgType,
   errInvalidIpAddress,
+  errMissingArgs,
   errOutOfRange,
   errSocketBadPort,
   errSocketConnectionTimeout,
   exceptionWithHostPort,
   type SystemError,
 } from './errors';
-import { openStream, refusalError, validateMode, type MptcpMode } from './mode';
+import { openStream, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './mode';
 import { reasonForErrno } from './support';
 
 /** Options of {@link connect}: those of `net.connect` for TCP, plus `mptcp`. */
@@ -124,6 +125,7 @@ export function connect(...args: unknown[]): net.Socket {
   if (options.path !== undefined && options.path !== null && options.path !== '') {
     return net.connect(...(args as Parameters<typeof net.connect>));
   }
+  if (options.port === undefined && options.path == null) throw errMissingArgs('options', 'port', 'path');
   const mode = validateMode(options.mptcp, 'options.mptcp');
   const b = getBinding();
   if (mode === false || !b || !b.platformSupported) {
@@ -190,10 +192,10 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   } else {
     attemptTimeout = net.getDefaultAutoSelectFamilyAttemptTimeout();
   }
-  if (options.lookup != null && typeof options.lookup !== 'function') throw errInvalidArgType('options.lookup', ['function'], options.lookup);
-  for (const k of ['timeout', 'keepAliveInitialDelay'] as const) {
-    if (options[k] !== undefined && typeof options[k] !== 'number') throw errInvalidArgType(`options.${k}`, ['number'], options[k]);
+  if (options.keepAliveInitialDelay !== undefined && typeof options.keepAliveInitialDelay !== 'number') {
+    throw errInvalidArgType('options.keepAliveInitialDelay', ['number'], options.keepAliveInitialDelay);
   }
+  if (options.lookup != null && typeof options.lookup !== 'function') throw errInvalidArgType('options.lookup', ['function'], options.lookup);
 
   const host = (options.host as string) || 'localhost';
   const ipFamily = net.isIP(host);
@@ -215,7 +217,14 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   } else {
     socket = new net.Socket(sockOpts);
   }
-  if (options.timeout) socket.setTimeout(options.timeout as number);
+  if (options.timeout) {
+    try {
+      socket.setTimeout(options.timeout as number);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+  }
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
 
@@ -228,6 +237,18 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
     anchorFd: opened.fd, anchorFamily: guess, anchorUsed: false, current: null, done: false,
   };
   hookDestroy(plan);
+  try {
+    return begin(plan, opened, ipFamily, wantFamily, autoSelectFamily as boolean, attemptTimeout as number, options);
+  } catch (err) {
+    // A synchronous throw (a lookup rejecting its options): release the descriptor.
+    socket.destroy();
+    throw err;
+  }
+}
+
+function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: unknown, autoSelectFamily: boolean,
+  attemptTimeout: number, options: Record<string, unknown>): net.Socket {
+  const { socket, host, localAddress } = plan;
 
   if (opened.fd < 0) {
     const err = opened.refused
@@ -251,7 +272,7 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && !localAddress && autoSelectFamily) {
     dnsopts.all = true;
     lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
-      onLookupAll(plan, err, addresses, attemptTimeout as number, options);
+      onLookupAll(plan, err, addresses, attemptTimeout, options);
     }) as unknown as Parameters<LookupFn>[2]);
     return socket;
   }

@@ -45,7 +45,13 @@ export function describe(value: unknown): string {
 
 export function errInvalidArgType(name: string, expected: string[], actual: unknown): CodedError {
   const kind = name.includes('.') ? 'property' : 'argument';
-  const list = expected.length === 1 ? `of type ${expected[0]}` : `one of type ${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1]}`;
+  // Node's wording: primitives and 'Object' are "of type x", classes "an instance of X".
+  const types = expected.filter((t) => t === 'Object' || t === t.toLowerCase()).map((t) => t.toLowerCase());
+  const classes = expected.filter((t) => t !== 'Object' && t !== t.toLowerCase());
+  const parts: string[] = [];
+  if (types.length) parts.push(types.length === 1 ? `of type ${types[0]}` : `one of type ${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}`);
+  if (classes.length) parts.push(classes.length === 1 ? `an instance of ${classes[0]}` : `an instance of ${classes.slice(0, -1).join(', ')} or ${classes[classes.length - 1]}`);
+  const list = parts.join(' or ');
   return coded(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" ${kind} must be ${list}.${describe(actual)}`);
 }
 
@@ -72,6 +78,12 @@ export function errInvalidIpAddress(address: unknown): CodedError {
 
 export function errInvalidAddressFamily(family: unknown, host: unknown, port: unknown): CodedError {
   return coded(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(family)} ${String(host)}:${String(port)}`);
+}
+
+export function errMissingArgs(...names: string[]): CodedError {
+  const quoted = names.map((n) => `"${n}"`);
+  const list = quoted.length > 2 ? `${quoted.slice(0, -1).join(' or ')} or ${quoted[quoted.length - 1]}` : quoted.join(' or ');
+  return coded(TypeError, 'ERR_MISSING_ARGS', `The ${list} argument must be specified`);
 }
 
 export function errServerAlreadyListen(): CodedError {

@@ -53,7 +53,7 @@ export class Server extends net.Server {
       this[kMode] = true;
       return;
     }
-    if (options !== undefined && (options === null || typeof options !== 'object')) {
+    if (options != null && typeof options !== 'object') {
       throw errInvalidArgType('options', ['Object'], options);
     }
     const { mptcp, ...rest } = options ?? {};
@@ -168,7 +168,8 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
   }
   const port = +p | 0;
   const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
-  const backlog = (options.backlog as number) || backlogFromArgs || 511;
+  // net passes whatever it was given to listen(2) as an int32 (so 'x' becomes 0).
+  const backlog = Number(options.backlog || backlogFromArgs || 511) | 0;
   const signal = options.signal as AbortSignal | undefined;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw errInvalidArgType('options.signal', ['AbortSignal'], signal);
