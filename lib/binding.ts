@@ -1,5 +1,7 @@
-// The one place that loads the native addon: a prebuild for this platform
-// first, a local node-gyp build next (node-gyp-build's order). A missing or
+// The one place that loads the native addon, through node-gyp-build: at
+// install time a matching prebuild is used and nothing is compiled, else the
+// addon is built locally; at load time a local build (build/Release) wins
+// over prebuilds/, so a developer's fresh build is what runs. A missing or
 // broken addon is not fatal: the library then behaves as plain `net`
 // (support() reports `addon-unavailable`, mode 'require' refuses).
 import * as path from 'node:path';

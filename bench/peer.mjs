@@ -1,0 +1,220 @@
+// Benchmark peer process, driven by bench/run.mjs over stdin/stdout (one JSON
+// object per line). Spawned pinned to a CPU with taskset, and for the
+// "mptcpize" baseline under `mptcpize run`.
+//
+//   node bench/peer.mjs server <lib|net>   sink + echo servers on 127.0.0.1
+//   node bench/peer.mjs client <lib|net>   sender / latency / per-call client
+//
+// lib: mptcp.createServer / mptcp.connect (the library under test).
+// net: node:net unchanged (plain TCP, or MPTCP when run under mptcpize).
+// The library is always loaded, in net mode only to check with isMptcp()
+// whether the connections really were MPTCP.
+import net from 'node:net';
+import readline from 'node:readline';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const m = require('../dist/index.js');
+
+const [role, mode] = process.argv.slice(2);
+if (!['server', 'client'].includes(role) || !['lib', 'net'].includes(mode)) {
+  process.stderr.write('usage: peer.mjs <server|client> <lib|net>\n');
+  process.exit(2);
+}
+const HOST = '127.0.0.1';
+const now = process.hrtime.bigint;
+
+function send(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+function listen(listener) {
+  return new Promise((resolve, reject) => {
+    const srv = mode === 'lib' ? m.createServer(listener) : net.createServer(listener);
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => resolve(srv));
+  });
+}
+
+function dial(port) {
+  return mode === 'lib' ? m.connect({ port, host: HOST }) : net.connect({ port, host: HOST });
+}
+
+// ---------------------------------------------------------------- server ----
+
+async function server() {
+  // Sink: counts bytes until the peer's FIN, reports the rate seen by the
+  // receiver (first data byte to end of stream), then closes.
+  const sink = await listen((c) => {
+    const mptcp = m.isMptcp(c);
+    let bytes = 0;
+    let t0 = 0n;
+    c.on('data', (d) => {
+      if (bytes === 0) t0 = now();
+      bytes += d.length;
+    });
+    c.on('end', () => {
+      const ns = Number(now() - t0);
+      send({ type: 'sink', bytes, ns, mptcp });
+      c.end();
+    });
+    c.on('error', (err) => send({ type: 'error', where: 'sink', message: err.message }));
+  });
+  // Echo: echoes what it gets; remembers whether the first connection was MPTCP.
+  let echoChecked = 0;
+  let echoMptcp = 0;
+  const echo = await listen((c) => {
+    if (echoChecked < 4) {
+      echoChecked++;
+      if (m.isMptcp(c)) echoMptcp++;
+    }
+    c.on('data', (d) => c.write(d));
+    c.on('error', () => {});
+  });
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    const cmd = JSON.parse(line);
+    if (cmd.cmd === 'echoStats') send({ type: 'echoStats', checked: echoChecked, mptcp: echoMptcp });
+    else if (cmd.cmd === 'exit') process.exit(0);
+  }).on('close', () => process.exit(0));
+  send({ type: 'ready', sink: sink.address().port, echo: echo.address().port, pid: process.pid });
+}
+
+// ---------------------------------------------------------------- client ----
+
+function sendBulk(port, total, chunk) {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.alloc(chunk, 0x61);
+    const s = dial(port);
+    let sent = 0;
+    let mptcp = null;
+    let t0 = 0n;
+    const pump = () => {
+      while (sent < total) {
+        const n = Math.min(chunk, total - sent);
+        sent += n;
+        if (!s.write(n === chunk ? buf : buf.subarray(0, n))) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.end();
+    };
+    s.on('connect', () => {
+      mptcp = m.isMptcp(s);
+      t0 = now();
+      pump();
+    });
+    s.resume();
+    s.on('error', reject);
+    s.on('close', () => resolve({ type: 'sent', bytes: sent, ns: Number(now() - t0), mptcp }));
+  });
+}
+
+/** One sequential connect + 1-byte echo + close; resolves with µs. */
+const ONE = Buffer.from('x');
+function pingOnce(port, check) {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    const s = dial(port);
+    let mptcp = null;
+    s.on('connect', () => {
+      if (check) mptcp = m.isMptcp(s);
+      s.write(ONE);
+    });
+    s.once('data', () => s.destroy());
+    s.on('error', reject);
+    s.on('close', () => resolve([Number(now() - t0) / 1e3, mptcp]));
+  });
+}
+
+async function latency(port, n) {
+  const us = new Array(n);
+  let mptcp = null;
+  for (let i = 0; i < n; i++) {
+    const [t, mp] = await pingOnce(port, i === 0);
+    if (i === 0) mptcp = mp;
+    us[i] = t;
+  }
+  return { type: 'latency', us, mptcp };
+}
+
+let callSock = null;
+function callSocket(port) {
+  if (callSock) return Promise.resolve(callSock);
+  return new Promise((resolve, reject) => {
+    const s = dial(port);
+    s.on('connect', () => resolve((callSock = s)));
+    s.on('error', reject);
+    s.resume();
+  });
+}
+
+/**
+ * Per-call cost of fn(socket): warm-up, then `batches` timed batches of
+ * `per` calls; ns per call for each batch. A cheap sink keeps results alive.
+ */
+function timeCalls(fn, s, warm, batches, per) {
+  let keep = 0;
+  const consume = (r) => {
+    if (r === true) keep++;
+    else if (r && typeof r === 'object') keep += (r.length ?? 1);
+  };
+  for (let i = 0; i < warm; i++) consume(fn(s));
+  const ns = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = now();
+    for (let i = 0; i < per; i++) consume(fn(s));
+    ns.push(Number(now() - t0) / per);
+  }
+  return { ns, keep };
+}
+
+async function calls(port, warm, batches, per) {
+  const s = await callSocket(port);
+  const out = { type: 'calls', mptcp: m.isMptcp(s), subflows: m.getSubflows(s).length, infoKeys: Object.keys(m.getInfo(s) ?? {}).length, results: {} };
+  const fns = {
+    isMptcp: (x) => m.isMptcp(x),
+    getInfo: (x) => m.getInfo(x),
+    getSubflows: (x) => m.getSubflows(x),
+    // Reference, not a target: a Node-internal getsockname(2) through the
+    // handle (net caches address(), so call the handle as net does).
+    'ref: handle.getsockname': (x) => { const o = {}; x._handle.getsockname(o); return o; },
+  };
+  for (const [name, fn] of Object.entries(fns)) out.results[name] = timeCalls(fn, s, warm, batches, per).ns;
+  return out;
+}
+
+/** Keeps one connection open so run.mjs can look at it with `ss`. */
+let held = null;
+function hold(port) {
+  return new Promise((resolve, reject) => {
+    const s = dial(port);
+    s.on('connect', () => {
+      held = s;
+      resolve({ type: 'held', localPort: s.localPort, mptcp: m.isMptcp(s) });
+    });
+    s.on('error', reject);
+    s.resume();
+  });
+}
+
+async function client() {
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on('close', () => process.exit(0));
+  for await (const line of rl) {
+    const cmd = JSON.parse(line);
+    try {
+      if (cmd.cmd === 'send') send(await sendBulk(cmd.port, cmd.bytes, cmd.chunk));
+      else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n));
+      else if (cmd.cmd === 'calls') send(await calls(cmd.port, cmd.warm, cmd.batches, cmd.per));
+      else if (cmd.cmd === 'hold') send(await hold(cmd.port));
+      else if (cmd.cmd === 'release') { held?.destroy(); held = null; send({ type: 'released' }); }
+      else if (cmd.cmd === 'exit') process.exit(0);
+    } catch (err) {
+      send({ type: 'error', where: cmd.cmd, message: err.message });
+    }
+  }
+}
+
+if (role === 'server') server();
+else { send({ type: 'ready', pid: process.pid }); client(); }

@@ -1,0 +1,477 @@
+// Benchmark: the mptcp library against named baselines, measured side by
+// side in one run and reported as ratios.
+//
+//   lib       mptcp.connect -> mptcp.createServer                (under test)
+//   mptcpize  plain `net`, run under `mptcpize run` (LD_PRELOAD, mptcpd)
+//   tcp       plain `net`, plain TCP
+//
+// Every peer is a fresh process (bench/peer.mjs), senders/clients pinned to
+// CPU 0 and receivers/servers to CPU 1. Modes alternate transfer by transfer
+// (and chunk by chunk for latency), so drift in the machine hits all alike.
+//
+// Usage: npm run bench [-- --json] [-- --quick]
+//   --json            print the results as JSON instead of tables
+//   --quick           ~30 s run (also BENCH_QUICK=1)
+// Env overrides: BENCH_ROUNDS, BENCH_MIB (per transfer), BENCH_CHUNK_KIB,
+//   BENCH_LAT_N (connects per mode), BENCH_CALLS (timed calls per function).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, accessSync, constants as fsc } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PEER = path.join(here, 'peer.mjs');
+const require = createRequire(import.meta.url);
+const m = require('../dist/index.js');
+
+// ---------------------------------------------------------------- config ----
+
+const argv = process.argv.slice(2);
+const JSON_OUT = argv.includes('--json');
+const QUICK = argv.includes('--quick') || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
+const envInt = (name, def) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return n;
+};
+const CFG = {
+  rounds: envInt('BENCH_ROUNDS', QUICK ? 8 : 30),
+  mib: envInt('BENCH_MIB', QUICK ? 64 : 128),
+  warmMib: QUICK ? 64 : 128,
+  chunkKib: envInt('BENCH_CHUNK_KIB', 256),
+  latN: envInt('BENCH_LAT_N', QUICK ? 500 : 2000),
+  latChunk: 100,
+  latWarm: QUICK ? 100 : 200,
+  calls: envInt('BENCH_CALLS', QUICK ? 50_000 : 200_000),
+  callBatches: 10,
+  callWarm: QUICK ? 20_000 : 50_000,
+};
+
+const TARGETS = {
+  tputRatio: 0.98, // lib / mptcpize, p90 transfer rate, >=
+  latMedianRatio: 1.05, // lib / mptcpize, median connect latency, <=
+  isMptcp: 0.3, // µs per call, <=
+  getInfo: 1,
+  getSubflows: 3,
+};
+
+const log = (...a) => { if (!JSON_OUT) process.stderr.write(a.join(' ') + '\n'); };
+
+// ----------------------------------------------------------- environment ----
+
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      accessSync(p, fsc.X_OK);
+      return p;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+const MPTCPIZE = which('mptcpize');
+const TASKSET = which('taskset');
+const SS = which('ss');
+const NCPU = os.availableParallelism?.() ?? os.cpus().length;
+const CPU_SEND = 0;
+const CPU_RECV = NCPU > 1 ? 1 : 0;
+
+const MODES = [
+  { name: 'lib', peer: 'lib', wrap: [], expectMptcp: true, available: true },
+  { name: 'mptcpize', peer: 'net', wrap: MPTCPIZE ? [MPTCPIZE, 'run'] : [], expectMptcp: true, available: Boolean(MPTCPIZE) },
+  { name: 'tcp', peer: 'net', wrap: [], expectMptcp: false, available: true },
+];
+const active = () => MODES.filter((x) => x.available);
+
+// ----------------------------------------------------------------- peers ----
+
+class Peer {
+  constructor(mode, role, cpu) {
+    this.mode = mode;
+    this.role = role;
+    const cmd = [...(TASKSET ? [TASKSET, '-c', String(cpu)] : []), ...mode.wrap, process.execPath, PEER, role, mode.peer];
+    this.child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.queue = [];
+    this.waiters = [];
+    this.stderr = '';
+    this.exited = false;
+    this.child.stderr.on('data', (d) => { this.stderr += d; });
+    this.child.on('exit', (code, sig) => {
+      this.exited = true;
+      const err = new Error(`${mode.name} ${role} exited (${code ?? sig}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      for (const w of this.waiters.splice(0)) w.reject(err);
+    });
+    this.child.on('error', (err) => { for (const w of this.waiters.splice(0)) w.reject(err); });
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
+      let msg;
+      try { msg = JSON.parse(line); } catch { return; }
+      const i = this.waiters.findIndex((w) => w.type === msg.type || msg.type === 'error');
+      if (i >= 0) {
+        const [w] = this.waiters.splice(i, 1);
+        if (msg.type === 'error') w.reject(new Error(`${mode.name} ${role}: ${msg.where}: ${msg.message}`));
+        else w.resolve(msg);
+      } else {
+        this.queue.push(msg);
+      }
+    });
+  }
+
+  next(type, timeoutMs = 60_000) {
+    const i = this.queue.findIndex((q) => q.type === type || q.type === 'error');
+    if (i >= 0) {
+      const [msg] = this.queue.splice(i, 1);
+      if (msg.type === 'error') return Promise.reject(new Error(`${this.mode.name} ${this.role}: ${msg.where}: ${msg.message}`));
+      return Promise.resolve(msg);
+    }
+    if (this.exited) return Promise.reject(new Error(`${this.mode.name} ${this.role} has exited: ${this.stderr.trim()}`));
+    return new Promise((resolve, reject) => {
+      const w = { type, resolve, reject };
+      const timer = setTimeout(() => {
+        const j = this.waiters.indexOf(w);
+        if (j >= 0) this.waiters.splice(j, 1);
+        reject(new Error(`${this.mode.name} ${this.role}: timed out waiting for ${type}`));
+      }, timeoutMs);
+      w.resolve = (v) => { clearTimeout(timer); resolve(v); };
+      w.reject = (e) => { clearTimeout(timer); reject(e); };
+      this.waiters.push(w);
+    });
+  }
+
+  request(cmd, type, timeoutMs) {
+    this.child.stdin.write(JSON.stringify(cmd) + '\n');
+    return this.next(type, timeoutMs);
+  }
+
+  stop() {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.child.kill('SIGKILL'); }, 2000);
+      this.child.once('exit', () => { clearTimeout(t); resolve(); });
+      try { this.child.stdin.end(JSON.stringify({ cmd: 'exit' }) + '\n'); } catch { this.child.kill(); }
+    });
+  }
+}
+
+/** A fresh server (CPU_RECV) + client (CPU_SEND) process pair for a mode. */
+async function startPair(mode) {
+  const server = new Peer(mode, 'server', CPU_RECV);
+  const client = new Peer(mode, 'client', CPU_SEND);
+  const [ports] = await Promise.all([server.next('ready', 20_000), client.next('ready', 20_000)]);
+  return { mode, server, client, ports };
+}
+
+async function startPairs() {
+  const pairs = {};
+  for (const mode of active()) pairs[mode.name] = await startPair(mode);
+  return pairs;
+}
+
+async function stopPairs(pairs) {
+  await Promise.all(Object.values(pairs).flatMap((p) => [p.server.stop(), p.client.stop()]));
+}
+
+// ----------------------------------------------------------------- stats ----
+
+function quantile(xs, q) {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+const median = (xs) => quantile(xs, 0.5);
+
+/** Rotates the mode order each round: no mode always runs first or last. */
+function rotated(list, round) {
+  const k = round % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+// ------------------------------------------------------- MPTCP checks -------
+
+/**
+ * Independent of the library: holds one connection of this mode open and
+ * asks the kernel (`ss -tni`) whether its TCP socket is an MPTCP subflow
+ * ("tcp-ulp-mptcp"). null when ss is unavailable.
+ */
+async function ssCheck(pair) {
+  if (!SS) return null;
+  const held = await pair.client.request({ cmd: 'hold', port: pair.ports.echo }, 'held');
+  try {
+    const r = spawnSync(SS, ['-tniH', 'state', 'established', `( sport = :${held.localPort} )`], { encoding: 'utf8' });
+    if (r.status !== 0) return null;
+    return /tcp-ulp-mptcp/.test(r.stdout);
+  } finally {
+    await pair.client.request({ cmd: 'release' }, 'released');
+  }
+}
+
+// -------------------------------------------------------------- phases ------
+
+async function throughputPhase(result) {
+  const bytes = Math.round(CFG.mib * 1024 * 1024);
+  const warm = Math.round(CFG.warmMib * 1024 * 1024);
+  const chunk = Math.round(CFG.chunkKib * 1024);
+  const pairs = await startPairs();
+  const rates = {}; // Gbit/s, receiver side
+  const verified = {};
+  try {
+    for (const name of Object.keys(pairs)) {
+      rates[name] = [];
+      verified[name] = { kernel: await ssCheck(pairs[name]), transfers: 0, mptcp: 0 };
+    }
+    const transfer = async (name, n) => {
+      const p = pairs[name];
+      const [sent, sink] = await Promise.all([
+        p.client.request({ cmd: 'send', port: p.ports.sink, bytes: n, chunk }, 'sent', 120_000),
+        p.server.next('sink', 120_000),
+      ]);
+      if (sink.bytes !== n) throw new Error(`${name}: receiver got ${sink.bytes} of ${n} bytes`);
+      verified[name].transfers++;
+      if (sent.mptcp && sink.mptcp) verified[name].mptcp++;
+      return (sink.bytes * 8) / sink.ns; // bits per ns = Gbit/s
+    };
+    log(`throughput: warm-up ${CFG.warmMib} MiB per mode`);
+    for (const name of Object.keys(pairs)) await transfer(name, warm);
+    for (let r = 0; r < CFG.rounds; r++) {
+      for (const name of rotated(Object.keys(pairs), r)) rates[name].push(await transfer(name, bytes));
+      log(`throughput: round ${r + 1}/${CFG.rounds} ` + Object.keys(pairs).map((n) => `${n} ${rates[n].at(-1).toFixed(1)}`).join('  ') + ' Gbit/s');
+    }
+  } finally {
+    await stopPairs(pairs);
+  }
+  const stats = {};
+  for (const [name, xs] of Object.entries(rates)) {
+    stats[name] = { n: xs.length, median: median(xs), p90: quantile(xs, 0.9), min: Math.min(...xs), max: Math.max(...xs), samples: xs };
+  }
+  result.throughput = { unit: 'Gbit/s', mibPerTransfer: CFG.mib, chunkKib: CFG.chunkKib, rounds: CFG.rounds, stats, verified };
+}
+
+async function latencyPhase(result) {
+  const pairs = await startPairs();
+  const samples = {};
+  const verified = {};
+  try {
+    for (const name of Object.keys(pairs)) {
+      samples[name] = [];
+      verified[name] = { client: null, server: null };
+      const w = await pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n: CFG.latWarm }, 'latency');
+      verified[name].client = w.mptcp;
+    }
+    const chunks = Math.ceil(CFG.latN / CFG.latChunk);
+    for (let c = 0; c < chunks; c++) {
+      const n = Math.min(CFG.latChunk, CFG.latN - c * CFG.latChunk);
+      for (const name of rotated(Object.keys(pairs), c)) {
+        const r = await pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n }, 'latency');
+        samples[name].push(...r.us);
+        if (r.mptcp !== verified[name].client) verified[name].client = 'mixed';
+      }
+    }
+    for (const name of Object.keys(pairs)) {
+      const s = await pairs[name].server.request({ cmd: 'echoStats' }, 'echoStats');
+      verified[name].server = s.checked > 0 ? s.mptcp === s.checked : null;
+    }
+  } finally {
+    await stopPairs(pairs);
+  }
+  const stats = {};
+  for (const [name, xs] of Object.entries(samples)) {
+    stats[name] = { n: xs.length, median: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), min: Math.min(...xs) };
+  }
+  log(`latency: ${CFG.latN} connects per mode done`);
+  result.latency = { unit: 'µs', iterations: CFG.latN, stats, verified };
+}
+
+async function callsPhase(result) {
+  const lib = MODES[0];
+  const pair = await startPair(lib);
+  let r;
+  try {
+    r = await pair.client.request({
+      cmd: 'calls', port: pair.ports.echo, warm: CFG.callWarm,
+      batches: CFG.callBatches, per: Math.ceil(CFG.calls / CFG.callBatches),
+    }, 'calls', 120_000);
+  } finally {
+    await stopPairs({ lib: pair });
+  }
+  const stats = {};
+  for (const [name, ns] of Object.entries(r.results)) {
+    stats[name] = { usMedian: median(ns) / 1e3, usMin: Math.min(...ns) / 1e3, usMax: Math.max(...ns) / 1e3 };
+  }
+  log('per-call: done');
+  result.calls = { unit: 'µs/call', calls: CFG.calls, batches: CFG.callBatches, mptcp: r.mptcp, subflows: r.subflows, stats };
+}
+
+// -------------------------------------------------------------- output ------
+
+function table(headers, rows, align) {
+  const cells = [headers, ...rows].map((r) => r.map((c) => String(c)));
+  const w = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const fmt = (r) => '| ' + r.map((c, i) => ((align?.[i] ?? 'l') === 'r' ? c.padStart(w[i]) : c.padEnd(w[i]))).join(' | ') + ' |';
+  const sep = '|' + w.map((x, i) => ((align?.[i] ?? 'l') === 'r' ? '-'.repeat(x + 1) + ':' : '-'.repeat(x + 2))).join('|') + '|';
+  return [fmt(cells[0]), sep, ...cells.slice(1).map(fmt)].join('\n');
+}
+
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const yesNo = (v) => (v === null || v === undefined ? 'n/a' : v === true ? 'yes' : v === false ? 'no' : String(v));
+
+function summarize(result) {
+  const rows = [];
+  const tp = result.throughput?.stats ?? {};
+  const lt = result.latency?.stats ?? {};
+  const cs = result.calls?.stats ?? {};
+  const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : NaN);
+  const push = (metric, measured, target, pass) => rows.push({ metric, measured, target, pass });
+
+  if (tp.mptcpize) {
+    const r = ratio(tp.lib?.p90, tp.mptcpize.p90);
+    push('throughput lib/mptcpize (p90)', r, `>= ${TARGETS.tputRatio}`, r >= TARGETS.tputRatio);
+    push('throughput lib/mptcpize (median)', ratio(tp.lib?.median, tp.mptcpize.median), '(info)', null);
+  } else {
+    push('throughput lib/mptcpize (p90)', NaN, `>= ${TARGETS.tputRatio}`, 'baseline unavailable');
+  }
+  push('throughput lib/tcp (p90)', ratio(tp.lib?.p90, tp.tcp?.p90), '(info)', null);
+  if (lt.mptcpize) {
+    const r = ratio(lt.lib?.median, lt.mptcpize.median);
+    push('connect latency lib/mptcpize (median)', r, `<= ${TARGETS.latMedianRatio}`, r <= TARGETS.latMedianRatio);
+    push('connect latency lib/mptcpize (p99)', ratio(lt.lib?.p99, lt.mptcpize.p99), '(info)', null);
+  } else {
+    push('connect latency lib/mptcpize (median)', NaN, `<= ${TARGETS.latMedianRatio}`, 'baseline unavailable');
+  }
+  push('connect latency lib/tcp (median)', ratio(lt.lib?.median, lt.tcp?.median), '(info)', null);
+  for (const fn of ['isMptcp', 'getInfo', 'getSubflows']) {
+    const v = cs[fn]?.usMedian;
+    push(`${fn} µs/call`, v, `<= ${TARGETS[fn]}`, v <= TARGETS[fn]);
+  }
+  const base = result.baselineCheck;
+  push('mptcpize baseline really MPTCP', base.ok, 'yes', base.ok === null ? 'unavailable' : base.ok);
+  push('lib connections really MPTCP', result.libCheck.ok, 'yes', result.libCheck.ok);
+  return rows;
+}
+
+function printTables(result) {
+  const out = [];
+  const env = result.env;
+  out.push(`mptcp benchmark  node ${env.node}  kernel ${env.kernel}  cpus ${env.cpus}  pinning ${env.taskset ? `sender cpu ${CPU_SEND}, receiver cpu ${CPU_RECV}` : 'none (taskset missing)'}${env.quick ? '  [quick]' : ''}`);
+  if (!env.mptcpize) out.push('NOTE: mptcpize not found (apt-get install mptcpd): the mptcpize baseline is unavailable.');
+  out.push('');
+
+  const t = result.throughput;
+  out.push(`1. Throughput, receiver-side rate per transfer (${t.mibPerTransfer} MiB per transfer, ${t.chunkKib} KiB writes, ${t.rounds} rounds alternating, Gbit/s)`);
+  out.push(table(['mode', 'n', 'median', 'p90', 'min', 'max', 'MPTCP (ss)', 'MPTCP (isMptcp)'],
+    Object.entries(t.stats).map(([name, s]) => [name, s.n, f(s.median), f(s.p90), f(s.min), f(s.max),
+      yesNo(t.verified[name].kernel), `${t.verified[name].mptcp}/${t.verified[name].transfers}`]),
+    ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'r']));
+  const tp = t.stats;
+  const tr = [];
+  if (tp.mptcpize) tr.push(['lib / mptcpize', f(tp.lib.p90 / tp.mptcpize.p90, 3), f(tp.lib.median / tp.mptcpize.median, 3)]);
+  else tr.push(['lib / mptcpize', 'baseline unavailable', '']);
+  tr.push(['lib / tcp', f(tp.lib.p90 / tp.tcp.p90, 3), f(tp.lib.median / tp.tcp.median, 3)]);
+  if (tp.mptcpize) tr.push(['mptcpize / tcp', f(tp.mptcpize.p90 / tp.tcp.p90, 3), f(tp.mptcpize.median / tp.tcp.median, 3)]);
+  out.push('');
+  out.push(table(['ratio', 'p90', 'median'], tr, ['l', 'r', 'r']));
+  out.push('');
+
+  const l = result.latency;
+  out.push(`2. Connect latency: sequential connect + 1-byte echo + close, ${l.iterations} per mode, alternating in chunks of ${CFG.latChunk} (µs)`);
+  out.push(table(['mode', 'n', 'median', 'p90', 'p99', 'min', 'MPTCP (client/server)'],
+    Object.entries(l.stats).map(([name, s]) => [name, s.n, f(s.median, 1), f(s.p90, 1), f(s.p99, 1), f(s.min, 1),
+      `${yesNo(l.verified[name].client)}/${yesNo(l.verified[name].server)}`]),
+    ['l', 'r', 'r', 'r', 'r', 'r', 'l']));
+  const lr = [];
+  const ls = l.stats;
+  if (ls.mptcpize) lr.push(['lib / mptcpize', f(ls.lib.median / ls.mptcpize.median, 3), f(ls.lib.p99 / ls.mptcpize.p99, 3)]);
+  else lr.push(['lib / mptcpize', 'baseline unavailable', '']);
+  lr.push(['lib / tcp', f(ls.lib.median / ls.tcp.median, 3), f(ls.lib.p99 / ls.tcp.p99, 3)]);
+  if (ls.mptcpize) lr.push(['mptcpize / tcp', f(ls.mptcpize.median / ls.tcp.median, 3), f(ls.mptcpize.p99 / ls.tcp.p99, 3)]);
+  out.push('');
+  out.push(table(['ratio', 'median', 'p99'], lr, ['l', 'r', 'r']));
+  out.push('');
+
+  const c = result.calls;
+  out.push(`3. Per-call cost on an established MPTCP connection (${c.subflows} subflow${c.subflows === 1 ? '' : 's'}, isMptcp=${c.mptcp}), ${c.calls} calls in ${c.batches} batches after warm-up (µs/call)`);
+  out.push(table(['function', 'median batch', 'best batch', 'worst batch', 'target'],
+    Object.entries(c.stats).map(([name, s]) => [name, f(s.usMedian, 3), f(s.usMin, 3), f(s.usMax, 3), TARGETS[name] !== undefined ? `<= ${TARGETS[name]}` : '(reference)']),
+    ['l', 'r', 'r', 'r', 'l']));
+  out.push('');
+
+  out.push('Summary (pass/fail is informative)');
+  out.push(table(['metric', 'measured', 'target', 'pass/fail'],
+    result.summary.map((r) => [r.metric,
+      typeof r.measured === 'number' ? f(r.measured, r.metric.includes('µs') ? 3 : 3) : yesNo(r.measured),
+      r.target,
+      r.pass === null ? '-' : r.pass === true ? 'PASS' : r.pass === false ? 'FAIL' : r.pass]),
+    ['l', 'r', 'l', 'l']));
+  for (const w of result.warnings) out.push(`WARNING: ${w}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+// ---------------------------------------------------------------- main ------
+
+async function main() {
+  const t0 = Date.now();
+  const sup = m.support();
+  if (!sup.available) throw new Error(`MPTCP unavailable here (${sup.reason}): nothing to benchmark`);
+  if (!existsSync(PEER)) throw new Error(`missing ${PEER}`);
+  if (MPTCPIZE) {
+    // mptcpize must be able to run node at all (LD_PRELOAD library present).
+    const r = spawnSync(MPTCPIZE, ['run', process.execPath, '-e', '0'], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      MODES[1].available = false;
+      log(`mptcpize present but not usable: ${(r.stderr || r.error?.message || '').trim()}`);
+    }
+  } else {
+    log('mptcpize not found (apt-get install -y mptcpd): the mptcpize baseline is unavailable');
+  }
+
+  const result = {
+    env: {
+      node: process.version, kernel: os.release(), cpus: NCPU, taskset: Boolean(TASKSET),
+      mptcpize: MODES[1].available ? MPTCPIZE : null, quick: QUICK, support: sup,
+    },
+    config: CFG,
+    targets: TARGETS,
+    warnings: [],
+  };
+
+  await throughputPhase(result);
+  await latencyPhase(result);
+  await callsPhase(result);
+
+  // Was every MPTCP mode really MPTCP, and plain TCP really not?
+  const tv = result.throughput.verified;
+  const lv = result.latency.verified;
+  const modeOk = (name, want) => {
+    if (!tv[name]) return null;
+    const kernelOk = tv[name].kernel === null || tv[name].kernel === want;
+    const tputOk = want ? tv[name].mptcp === tv[name].transfers : tv[name].mptcp === 0;
+    const latOk = lv[name].client === want && (lv[name].server === null || lv[name].server === want);
+    return kernelOk && tputOk && latOk;
+  };
+  result.baselineCheck = { ok: MODES[1].available ? modeOk('mptcpize', true) : null };
+  result.libCheck = { ok: modeOk('lib', true) && result.calls.mptcp === true };
+  result.tcpCheck = { ok: modeOk('tcp', false) };
+  if (result.baselineCheck.ok === false) result.warnings.push('the mptcpize baseline did NOT run over MPTCP: its ratios are meaningless');
+  if (!result.libCheck.ok) result.warnings.push('library connections were not all MPTCP');
+  if (!result.tcpCheck.ok) result.warnings.push('the plain TCP baseline was unexpectedly MPTCP');
+  result.summary = summarize(result);
+  result.elapsedSec = (Date.now() - t0) / 1e3;
+
+  if (JSON_OUT) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else {
+    printTables(result);
+    process.stdout.write(`(${result.elapsedSec.toFixed(0)} s)\n`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  process.exit(1);
+});

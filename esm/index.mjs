@@ -1,0 +1,20 @@
+// ES module entry point: the same single instance as the CommonJS build
+// (dist/index.js), so `import` and `require` users share one loaded addon.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const mptcp = require('../dist/index.js');
+
+export const {
+  connect,
+  createConnection,
+  createServer,
+  listen,
+  Server,
+  isMptcp,
+  getInfo,
+  getSubflows,
+  getSnapshot,
+  support,
+} = mptcp;
+export default mptcp;

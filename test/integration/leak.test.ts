@@ -1,0 +1,57 @@
+// No descriptor is leaked across many connect/close cycles, including the
+// paths that fail or are cancelled before the socket is handed to Node.
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { mptcp, openFds, skipReason, supported } from '../helpers/net';
+
+async function settle(): Promise<void> {
+  // Let libuv run close callbacks of handles closed in the last cycle.
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe.skipIf(!supported)(`descriptor hygiene${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  it('2,000 connect/echo/close cycles leak no fd', async () => {
+    const server = mptcp.createServer((s) => { s.on('data', (d) => s.end(d)); s.on('error', () => {}); });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    await settle();
+    const before = openFds();
+    let mptcpCount = 0;
+    for (let i = 0; i < 2000; i++) {
+      const host = i % 4 === 3 ? 'localhost' : '127.0.0.1';
+      const s = mptcp.connect({ port, host, family: host === 'localhost' ? 4 : 0 });
+      await once(s, 'connect');
+      if (mptcp.isMptcp(s)) mptcpCount++;
+      s.end('x');
+      s.resume();
+      await once(s, 'close');
+    }
+    await settle();
+    expect(mptcpCount).toBe(2000);
+    expect(openFds()).toBe(before);
+    await new Promise((r) => server.close(r));
+  });
+
+  it('refused, aborted and destroyed-while-connecting attempts leak no fd', async () => {
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    await settle();
+    const before = openFds();
+    for (let i = 0; i < 300; i++) {
+      const kind = i % 3;
+      const s = kind === 2
+        ? mptcp.connect({ port, host: 'localhost', family: 4 })
+        : mptcp.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      if (kind === 1) s.destroy();
+      else if (kind === 2) setImmediate(() => s.destroy());
+      await new Promise((r) => s.once('close', r));
+    }
+    await settle();
+    expect(openFds()).toBe(before);
+  });
+});
