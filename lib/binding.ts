@@ -14,6 +14,8 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     const binding = nodeGypBuild(path.join(__dirname, '..')) as NativeBinding;
+    // A non-Linux build is a stub with no socket functions: treat it as absent.
+    if (!binding.platformSupported) return { binding: null, error: new Error(`MPTCP is not supported on ${process.platform}`) };
     return { binding, error: null };
   } catch (err) {
     return { binding: null, error: err instanceof Error ? err : new Error(String(err)) };

@@ -128,7 +128,7 @@ export function connect(...args: unknown[]): net.Socket {
   if (options.port === undefined && options.path == null) throw errMissingArgs('options', 'port', 'path');
   const mode = validateMode(options.mptcp, 'options.mptcp');
   const b = getBinding();
-  if (mode === false || !b || !b.platformSupported) {
+  if (mode === false || !b) {
     if (mode === 'require') return refuseWithoutAddon(options, cb);
     const { mptcp: _ignored, ...rest } = options;
     return net.connect(rest as unknown as net.NetConnectOpts, cb ?? undefined);

@@ -145,7 +145,7 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     !(options.path && typeof options.path === 'string');
   const mode = isTcp ? validateMode(options.mptcp ?? defaultMode, 'options.mptcp') : false;
   const b = getBinding();
-  if (!isTcp || mode === false || ((!b || !b.platformSupported) && mode !== 'require')) {
+  if (!isTcp || mode === false || (!b && mode !== 'require')) {
     baseListen.apply(server, args);
     return;
   }
@@ -190,7 +190,7 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     reusePort: Boolean(options.reusePort),
     mode,
   };
-  if (!b || !b.platformSupported) {
+  if (!b) {
     const reason = process.platform === 'linux' ? 'addon-unavailable' : 'platform';
     process.nextTick(() => server.emit('error', refusalError(os.errno.EPROTONOSUPPORT, reason, options.host as string | undefined, port)));
     return;

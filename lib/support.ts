@@ -48,7 +48,7 @@ function probeFeatures(fd: number): SupportFeatures {
 export function getFeatures(): SupportFeatures | null {
   if (features) return features;
   const b = getBinding();
-  if (!b || !b.platformSupported) return null;
+  if (!b) return null;
   const fd = b.socket(4, b.constants.IPPROTO_MPTCP);
   if (fd < 0) return null;
   try {
@@ -71,7 +71,6 @@ export function support(): SupportInfo {
   if (process.platform !== 'linux') return { available: false, reason: 'platform', features: NONE };
   const b = getBinding();
   if (!b) return { available: false, reason: 'addon-unavailable', features: NONE };
-  if (!b.platformSupported) return { available: false, reason: 'platform', features: NONE };
   const fd = b.socket(4, b.constants.IPPROTO_MPTCP);
   if (fd >= 0) {
     try {
