@@ -99,6 +99,28 @@ describe.skipIf(!supported)(`connect forms reach the server over MPTCP${skipReas
       await v4only.close();
     }
   });
+  it.skipIf(!hasIPv6)('a name that resolves to the other family than first guessed still ends in MPTCP', async () => {
+    const lookup = ((_h: string, o: dns.LookupOptions, cb: (...a: unknown[]) => void) => {
+      setImmediate(() => (o.all ? cb(null, [{ address: '::1', family: 6 }]) : cb(null, '::1', 6)));
+    }) as unknown as net.LookupFunction;
+    const r = await check(() => mptcp.connect({ port: rec.port, host: 'v6only.invalid', lookup }));
+    expect(r.remoteFamily).toBe('IPv6');
+  });
+  it.skipIf(!hasIPv6)('autoSelectFamily: IPv4 refused first, then IPv6 succeeds over MPTCP', async () => {
+    const v6only = await recordingServer(() => mptcp.createServer(), [{ port: 0, host: '::1', ipv6Only: true }]);
+    try {
+      const lookup = ((_h: string, _o: dns.LookupOptions, cb: (...a: unknown[]) => void) => {
+        setImmediate(() => cb(null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]));
+      }) as unknown as net.LookupFunction;
+      const s = mptcp.connect({ port: v6only.port, host: 'dual.invalid', lookup });
+      const r = await echo(s, 'v6 after v4');
+      expect(r).toMatchObject({ mptcp: true, remoteFamily: 'IPv6' });
+      expect(r.data.toString()).toBe('v6 after v4');
+      expect(v6only.accepted).toEqual([true]);
+    } finally {
+      await v6only.close();
+    }
+  });
   it('localAddress and localPort are bound', async () => {
     const probe = net.createServer().listen(0, '127.0.0.1');
     await once(probe, 'listening');
