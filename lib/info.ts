@@ -16,21 +16,34 @@ interface HandleLike { fd?: number; _parent?: unknown; _parentWrap?: unknown }
 interface SocketLike { _handle?: HandleLike | null; _parent?: unknown; connecting?: boolean }
 
 /**
- * The descriptor under a socket, following TLS wrappers down to the TCP
- * socket. -1 when there is none (not connected yet, destroyed, not TCP).
+ * The libuv handle holding the socket's descriptor, following TLS wrappers
+ * down to the TCP socket; null when there is none (destroyed, not TCP).
  */
-export function fdOf(socket: unknown): number {
+function handleOf(socket: unknown): HandleLike | null {
   let s = socket as SocketLike | undefined;
   for (let depth = 0; depth < 4 && s; depth++) {
     const h = s._handle;
     if (h) {
       const fd = h.fd;
-      if (typeof fd === 'number' && fd >= 0) return fd;
+      if (typeof fd === 'number' && fd >= 0) return h;
     }
     s = (s._parent ?? (h && (h._parentWrap as SocketLike | undefined))) as SocketLike | undefined;
   }
-  return -1;
+  return null;
 }
+
+/** The descriptor under a socket (see handleOf), or -1. */
+export function fdOf(socket: unknown): number {
+  return handleOf(socket)?.fd ?? -1;
+}
+
+/**
+ * Handles of connected sockets known not to be MPTCP. The answer is final: a
+ * plain TCP socket never becomes MPTCP and a fallback to TCP is never undone,
+ * so these skip the kernel on later calls. A handle is never reused for
+ * another descriptor once connected, and the set holds it weakly.
+ */
+const notMptcp = new WeakSet<object>();
 
 function connecting(socket: unknown): boolean {
   return (socket as SocketLike).connecting === true;
@@ -50,17 +63,25 @@ function connecting(socket: unknown): boolean {
 export function isMptcp(socket: AnySocket): boolean {
   const b = getBinding();
   if (!b) return false;
-  const fd = fdOf(socket);
-  if (fd < 0 || connecting(socket)) return false;
+  const h = handleOf(socket);
+  if (!h || connecting(socket) || notMptcp.has(h)) return false;
+  const fd = h.fd as number;
   const c = b.constants;
   const v = b.getsockoptInt(fd, c.SOL_TCP, c.TCP_IS_MPTCP);
-  if (v >= 0) return v === 1;
-  if (v === -os.errno.EOPNOTSUPP) {
+  let result: boolean;
+  if (v >= 0) {
+    result = v === 1;
+  } else if (v === -os.errno.EOPNOTSUPP) {
     // An MPTCP socket on a kernel without TCP_IS_MPTCP: SOL_MPTCP reads
     // succeed unless the connection fell back (kernel-abi.md section 3).
-    return b.mptcpInfo(fd, EMPTY) >= 0;
+    result = b.mptcpInfo(fd, EMPTY) >= 0;
+  } else if (v === -os.errno.ENOPROTOOPT) {
+    result = false; // a plain TCP socket on a kernel without TCP_IS_MPTCP
+  } else {
+    return false; // EBADF and the like: say no, remember nothing
   }
-  return false;
+  if (!result) notMptcp.add(h);
+  return result;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -79,8 +100,9 @@ let infoView: DataView | undefined;
 export function getInfo(socket: AnySocket): MptcpInfo | null {
   const b = getBinding();
   if (!b) return null;
-  const fd = fdOf(socket);
-  if (fd < 0 || connecting(socket)) return null;
+  const h = handleOf(socket);
+  if (!h || connecting(socket) || notMptcp.has(h)) return null;
+  const fd = h.fd as number;
   if (!infoBuf) {
     infoBuf = new Uint8Array(b.sizes.mptcpInfo);
     infoView = new DataView(infoBuf.buffer, infoBuf.byteOffset, infoBuf.byteLength);
@@ -183,8 +205,9 @@ export function readSubflowsLegacy(fd: number): Subflow[] | null {
 export function getSubflows(socket: AnySocket): Subflow[] {
   const b = getBinding();
   if (!b) return [];
-  const fd = fdOf(socket);
-  if (fd < 0 || connecting(socket)) return [];
+  const h = handleOf(socket);
+  if (!h || connecting(socket) || notMptcp.has(h)) return [];
+  const fd = h.fd as number;
   const features = getFeatures();
   if (features?.fullInfo) return readFull(fd, false)?.subflows ?? [];
   return readSubflowsLegacy(fd) ?? [];
