@@ -26,11 +26,11 @@ describe.skipIf(!supported || !canNetns)(
       const out = ip('netns', 'exec', ns, process.execPath, child);
       const r = JSON.parse(out.trim().split('\n').pop()!);
       expect(r.support).toMatchObject({ available: false, reason: 'disabled', code: 'ENOPROTOOPT' });
-      expect(r.fallback).toEqual({ connected: true, isMptcp: false, echo: 'x' });
-      expect(r.fallbackHostname).toEqual({ connected: true, isMptcp: false, echo: 'x' });
+      expect(r.fallback).toEqual({ connected: true, isMptcp: false, info: null, subflows: [], echo: 'x' });
+      expect(r.fallbackHostname).toEqual({ connected: true, isMptcp: false, info: null, subflows: [], echo: 'x' });
       expect(r.require).toMatchObject({ connected: false, code: 'ENOPROTOOPT', syscall: 'socket', reason: 'disabled', errno: -92 });
       expect(r.requireServer).toEqual({ listening: false, code: 'ENOPROTOOPT', syscall: 'socket', reason: 'disabled' });
-      expect(r.plain).toEqual({ connected: true, isMptcp: false, echo: 'x' });
+      expect(r.plain).toEqual({ connected: true, isMptcp: false, info: null, subflows: [], echo: 'x' });
       // The host namespace still has MPTCP on.
       expect(execFileSync('sysctl', ['-n', 'net.mptcp.enabled'], { encoding: 'utf8' }).trim()).toBe('1');
     });
