@@ -110,32 +110,39 @@ function sendBulk(port, total, chunk) {
   });
 }
 
-/** One sequential connect + 1-byte echo + close; resolves with µs. */
+/**
+ * One sequential connect + 1-byte echo + close. Resolves with the µs from the
+ * connect call to 'close', and to 'connect'.
+ */
 const ONE = Buffer.from('x');
 function pingOnce(port, check) {
   return new Promise((resolve, reject) => {
     const t0 = now();
+    let tc = t0;
     const s = dial(port);
     let mptcp = null;
     s.on('connect', () => {
+      tc = now();
       if (check) mptcp = m.isMptcp(s);
       s.write(ONE);
     });
     s.once('data', () => s.destroy());
     s.on('error', reject);
-    s.on('close', () => resolve([Number(now() - t0) / 1e3, mptcp]));
+    s.on('close', () => resolve([Number(now() - t0) / 1e3, Number(tc - t0) / 1e3, mptcp]));
   });
 }
 
 async function latency(port, n) {
   const us = new Array(n);
+  const connectUs = new Array(n);
   let mptcp = null;
   for (let i = 0; i < n; i++) {
-    const [t, mp] = await pingOnce(port, i === 0);
+    const [t, tc, mp] = await pingOnce(port, i === 0);
     if (i === 0) mptcp = mp;
     us[i] = t;
+    connectUs[i] = tc;
   }
-  return { type: 'latency', us, mptcp };
+  return { type: 'latency', us, connectUs, mptcp };
 }
 
 let callSock = null;
@@ -176,9 +183,11 @@ async function calls(port, warm, batches, per) {
     isMptcp: (x) => m.isMptcp(x),
     getInfo: (x) => m.getInfo(x),
     getSubflows: (x) => m.getSubflows(x),
-    // Reference, not a target: a Node-internal getsockname(2) through the
-    // handle (net caches address(), so call the handle as net does).
+    // References, not targets. A getsockname(2) through Node's own TCP handle
+    // (net caches address(), so the handle is called as net does):
     'ref: handle.getsockname': (x) => { const o = {}; x._handle.getsockname(o); return o; },
+    // Reference: one bare syscall through a Node built-in.
+    'ref: process.getegid': () => process.getegid() >= 0,
   };
   for (const [name, fn] of Object.entries(fns)) out.results[name] = timeCalls(fn, s, warm, batches, per).ns;
   return out;

@@ -9,9 +9,10 @@
 // CPU 0 and receivers/servers to CPU 1. Modes alternate transfer by transfer
 // (and chunk by chunk for latency), so drift in the machine hits all alike.
 //
-// Usage: npm run bench [-- --json] [-- --quick]
+// Usage: npm run bench [-- --json] [-- --quick] [-- --only=throughput,latency,calls]
 //   --json            print the results as JSON instead of tables
 //   --quick           ~30 s run (also BENCH_QUICK=1)
+//   --only=LIST       run only these phases (also BENCH_ONLY)
 // Env overrides: BENCH_ROUNDS, BENCH_MIB (per transfer), BENCH_CHUNK_KIB,
 //   BENCH_LAT_N (connects per mode), BENCH_CALLS (timed calls per function).
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,14 +42,18 @@ const envInt = (name, def) => {
 };
 const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY ?? 'throughput,latency,calls').split(',');
 const CFG = {
-  respawnEvery: envInt('BENCH_RESPAWN', 10),
-  rounds: envInt('BENCH_ROUNDS', QUICK ? 8 : 30),
+  // throughput: one transfer per mode per round, fresh process pairs every respawnEvery rounds
+  rounds: envInt('BENCH_ROUNDS', QUICK ? 40 : 120),
   mib: envInt('BENCH_MIB', QUICK ? 64 : 128),
-  warmMib: QUICK ? 64 : 128,
+  warmMib: QUICK ? 32 : 64,
   chunkKib: envInt('BENCH_CHUNK_KIB', 256),
-  latN: envInt('BENCH_LAT_N', QUICK ? 500 : 2000),
+  respawnEvery: envInt('BENCH_RESPAWN', QUICK ? 10 : 20),
+  // connect latency: sequential connects per mode, alternating in chunks
+  latN: envInt('BENCH_LAT_N', QUICK ? 600 : 3000),
   latChunk: 100,
   latWarm: QUICK ? 100 : 200,
+  latRespawn: QUICK ? 300 : 1000,
+  // per-call cost
   calls: envInt('BENCH_CALLS', QUICK ? 50_000 : 200_000),
   callBatches: 10,
   callWarm: QUICK ? 20_000 : 50_000,
@@ -190,6 +195,40 @@ function quantile(xs, q) {
 }
 const median = (xs) => quantile(xs, 0.5);
 
+/** Quantile of an already sorted typed array. */
+function sortedQuantile(s, q) {
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/**
+ * Bootstrap 90% interval of quantile(a, q) / quantile(b, q): how far the
+ * ratio could move from sampling noise alone. Deterministic (fixed seed).
+ */
+function bootstrapRatio(a, b, q, iters = 1000) {
+  let seed = 0x9e3779b9;
+  const rand = () => {
+    seed ^= seed << 13; seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5; seed >>>= 0;
+    return seed / 4294967296;
+  };
+  const ra = new Float64Array(a.length);
+  const rb = new Float64Array(b.length);
+  const ratios = new Float64Array(iters);
+  for (let i = 0; i < iters; i++) {
+    for (let j = 0; j < a.length; j++) ra[j] = a[(rand() * a.length) | 0];
+    for (let j = 0; j < b.length; j++) rb[j] = b[(rand() * b.length) | 0];
+    ra.sort();
+    rb.sort();
+    ratios[i] = sortedQuantile(ra, q) / sortedQuantile(rb, q);
+  }
+  ratios.sort();
+  return { lo: sortedQuantile(ratios, 0.05), hi: sortedQuantile(ratios, 0.95) };
+}
+
 /** Rotates the mode order each round: no mode always runs first or last. */
 function rotated(list, round) {
   const k = round % list.length;
@@ -263,42 +302,76 @@ async function throughputPhase(result) {
   for (const [name, xs] of Object.entries(rates)) {
     stats[name] = { n: xs.length, median: median(xs), p90: quantile(xs, 0.9), min: Math.min(...xs), max: Math.max(...xs), samples: xs };
   }
-  result.throughput = { unit: 'Gbit/s', mibPerTransfer: CFG.mib, chunkKib: CFG.chunkKib, rounds: CFG.rounds, respawnEvery: CFG.respawnEvery, stats, verified };
+  const ci = {};
+  if (rates.mptcpize) ci.libVsMptcpizeP90 = bootstrapRatio(rates.lib, rates.mptcpize, 0.9);
+  result.throughput = { unit: 'Gbit/s', mibPerTransfer: CFG.mib, chunkKib: CFG.chunkKib, rounds: CFG.rounds, respawnEvery: CFG.respawnEvery, stats, ci, verified };
 }
 
 async function latencyPhase(result) {
-  const pairs = await startPairs();
   const samples = {};
+  const connectSamples = {};
   const verified = {};
-  try {
-    for (const name of Object.keys(pairs)) {
-      samples[name] = [];
-      verified[name] = { client: null, server: null };
-      const w = await pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n: CFG.latWarm }, 'latency');
-      verified[name].client = w.mptcp;
+  for (const mode of active()) {
+    samples[mode.name] = [];
+    connectSamples[mode.name] = [];
+    verified[mode.name] = { client: null, server: null, checked: 0, serverMptcp: 0 };
+  }
+  const names = Object.keys(samples);
+  const chunks = Math.ceil(CFG.latN / CFG.latChunk);
+  const perPair = Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk));
+  let pairs = null;
+  const closePairs = async () => {
+    if (!pairs) return;
+    for (const name of names) {
+      const s = await pairs[name].server.request({ cmd: 'echoStats' }, 'echoStats');
+      verified[name].checked += s.checked;
+      verified[name].serverMptcp += s.mptcp;
     }
-    const chunks = Math.ceil(CFG.latN / CFG.latChunk);
+    await stopPairs(pairs);
+    pairs = null;
+  };
+  const noteClient = (name, mp) => {
+    const v = verified[name];
+    v.client = v.client === null ? mp : v.client === mp ? mp : 'mixed';
+  };
+  try {
     for (let c = 0; c < chunks; c++) {
+      if (c % perPair === 0) {
+        // Fresh process pairs, warmed up (JIT, allocator, listen queue).
+        await closePairs();
+        pairs = await startPairs();
+        for (const name of names) {
+          const w = await pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n: CFG.latWarm }, 'latency');
+          noteClient(name, w.mptcp);
+        }
+      }
       const n = Math.min(CFG.latChunk, CFG.latN - c * CFG.latChunk);
-      for (const name of rotated(Object.keys(pairs), c)) {
-        const r = await pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n }, 'latency');
+      for (const name of rotated(names, c)) {
+        const r = await pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n }, 'latency', 120_000);
         samples[name].push(...r.us);
-        if (r.mptcp !== verified[name].client) verified[name].client = 'mixed';
+        connectSamples[name].push(...r.connectUs);
+        noteClient(name, r.mptcp);
       }
     }
-    for (const name of Object.keys(pairs)) {
-      const s = await pairs[name].server.request({ cmd: 'echoStats' }, 'echoStats');
-      verified[name].server = s.checked > 0 ? s.mptcp === s.checked : null;
-    }
+    await closePairs();
   } finally {
-    await stopPairs(pairs);
+    if (pairs) await stopPairs(pairs);
+  }
+  for (const name of names) {
+    const v = verified[name];
+    v.server = v.checked === 0 ? null : v.serverMptcp === v.checked ? true : v.serverMptcp === 0 ? false : 'mixed';
   }
   const stats = {};
   for (const [name, xs] of Object.entries(samples)) {
-    stats[name] = { n: xs.length, median: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), min: Math.min(...xs) };
+    stats[name] = {
+      n: xs.length, median: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), min: Math.min(...xs),
+      connectMedian: median(connectSamples[name]),
+    };
   }
+  const ci = {};
+  if (samples.mptcpize) ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
   log(`latency: ${CFG.latN} connects per mode done`);
-  result.latency = { unit: 'µs', iterations: CFG.latN, stats, verified };
+  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: perPair * CFG.latChunk, stats, ci, verified };
 }
 
 async function callsPhase(result) {
@@ -391,7 +464,9 @@ function printTables(result) {
   out.push(`mptcp benchmark  node ${env.node}  kernel ${env.kernel}  cpus ${env.cpus}  ` +
     `pinning: ${env.taskset ? `senders/clients cpu ${CPU_SEND}, receivers/servers cpu ${CPU_RECV}` : 'none (taskset missing)'}` +
     `${env.quick ? '  [quick]' : ''}`);
-  out.push(`baselines: mptcpize = plain net under ${env.mptcpize ? `\`mptcpize run\` (${env.mptcpize})` : 'mptcpize: UNAVAILABLE (apt-get install -y mptcpd)'}; tcp = plain net`);
+  out.push(env.mptcpize
+    ? `baselines: mptcpize = the same program on plain net under \`mptcpize run\` (${env.mptcpize}); tcp = plain net`
+    : 'baselines: mptcpize = UNAVAILABLE (mptcpize not found or not usable; apt-get install -y mptcpd); tcp = plain net');
   out.push('');
 
   const t = result.throughput;
@@ -404,19 +479,21 @@ function printTables(result) {
       ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'r']));
     out.push('');
     out.push(table(['ratio', 'p90', 'median'], ratioRows(t.stats, ['p90', 'median']), ['l', 'r', 'r']));
+    if (t.ci.libVsMptcpizeP90) out.push(`lib/mptcpize p90 ratio, bootstrap 90% interval from sampling noise: ${f(t.ci.libVsMptcpizeP90.lo, 3)} .. ${f(t.ci.libVsMptcpizeP90.hi, 3)}`);
     out.push('');
   }
 
   const l = result.latency;
   if (l) {
-    out.push(`2. Connect latency: sequential connect + 1-byte echo + close, µs (${l.iterations} per mode after ${CFG.latWarm} warm-up, ` +
-      `modes alternating in chunks of ${CFG.latChunk})`);
-    out.push(table(['mode', 'n', 'median', 'p90', 'p99', 'min', 'MPTCP (client/server)'],
+    out.push(`2. Connect latency: sequential connect + 1-byte echo + close, µs (${l.iterations} per mode, modes alternating in chunks of ` +
+      `${CFG.latChunk}, fresh warmed-up process pairs every ${l.respawnEvery})`);
+    out.push(table(['mode', 'n', 'median', 'p90', 'p99', 'min', "median to 'connect'", 'MPTCP (client/server)'],
       Object.entries(l.stats).map(([name, s]) => [name, s.n, f(s.median, 1), f(s.p90, 1), f(s.p99, 1), f(s.min, 1),
-        `${yesNo(l.verified[name].client)}/${yesNo(l.verified[name].server)}`]),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'l']));
+        f(s.connectMedian, 1), `${yesNo(l.verified[name].client)}/${yesNo(l.verified[name].server)}`]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
     out.push('');
-    out.push(table(['ratio', 'median', 'p99'], ratioRows(l.stats, ['median', 'p99']), ['l', 'r', 'r']));
+    out.push(table(['ratio', 'median', 'p99', "median to 'connect'"], ratioRows(l.stats, ['median', 'p99', 'connectMedian']), ['l', 'r', 'r', 'r']));
+    if (l.ci.libVsMptcpizeMedian) out.push(`lib/mptcpize median ratio, bootstrap 90% interval from sampling noise: ${f(l.ci.libVsMptcpizeMedian.lo, 3)} .. ${f(l.ci.libVsMptcpizeMedian.hi, 3)}`);
     out.push('');
   }
 
