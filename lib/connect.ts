@@ -259,9 +259,7 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
   }
 
   if (ipFamily) {
-    process.nextTick(() => {
-      if (socket.connecting) attemptSingle(plan, { address: host, family: ipFamily as 4 | 6 });
-    });
+    attemptSingle(plan, { address: host, family: ipFamily as 4 | 6 });
     return socket;
   }
 
@@ -446,8 +444,7 @@ function adopt(plan: Plan, fd: number): boolean {
   const s = socket as net.Socket & { _sockname?: unknown; _unrefTimer?: () => void };
   s._sockname = null;
   s._unrefTimer?.();
-  if (plan.noDelay) socket.setNoDelay(true);
-  if (plan.keepAlive) socket.setKeepAlive(true, plan.keepAliveInitialDelay * 1000);
+  applySocketOptions(plan);
   socket.emit('connect');
   socket.emit('ready');
   if (socket.readable && !socket.isPaused()) socket.read(0);
@@ -455,11 +452,28 @@ function adopt(plan: Plan, fd: number): boolean {
 }
 
 function attemptSingle(plan: Plan, a: Address): void {
+  if (!plan.anchorUsed && plan.anchorFamily === a.family) {
+    // The socket's own descriptor already has this family: let net connect
+    // it, as net.connect would (its libuv connect, events and errors). With
+    // an IP literal of the handle's family net reuses the handle, so the
+    // connection stays on the MPTCP descriptor.
+    plan.anchorUsed = true;
+    plan.done = true;
+    plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
+    plan.socket.connect({ port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
+    return;
+  }
   startAttempt(plan, a, (r) => {
     if (r.ok) return;
     plan.socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
     plan.socket.destroy(r.error);
   });
+}
+
+/** noDelay / keepAlive, which the socket was created without (see socketOptions). */
+function applySocketOptions(plan: Plan): void {
+  if (plan.noDelay) plan.socket.setNoDelay(true);
+  if (plan.keepAlive) plan.socket.setKeepAlive(true, plan.keepAliveInitialDelay * 1000);
 }
 
 function attemptMultiple(plan: Plan, list: Address[], index: number, timeout: number, errors: Error[]): void {

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { mptcp, openFds, skipReason, supported } from '../helpers/net';
+import { hasIPv6, mptcp, openFds, skipReason, supported } from '../helpers/net';
 
 async function settle(): Promise<void> {
   // Let libuv run close callbacks of handles closed in the last cycle.
@@ -41,14 +41,19 @@ describe.skipIf(!supported)(`descriptor hygiene${skipReason ? ` (skipped: ${skip
     await new Promise((r) => probe.close(r));
     await settle();
     const before = openFds();
-    for (let i = 0; i < 300; i++) {
-      const kind = i % 3;
+    // A name resolving to ::1 while the socket's first descriptor is IPv4
+    // takes the native attempt path (connect in the addon, then hand-over).
+    const toV6 = ((_h: string, _o: unknown, cb: (...a: unknown[]) => void) => setImmediate(() => cb(null, '::1', 6))) as unknown as net.LookupFunction;
+    for (let i = 0; i < 400; i++) {
+      const kind = i % 4;
       const s = kind === 2
         ? mptcp.connect({ port, host: 'localhost', family: 4 })
-        : mptcp.connect(port, '127.0.0.1');
+        : kind === 3 && hasIPv6
+          ? mptcp.connect({ port, host: 'v6.invalid', family: 0, autoSelectFamily: false, lookup: toV6 })
+          : mptcp.connect(port, '127.0.0.1');
       s.on('error', () => {});
       if (kind === 1) s.destroy();
-      else if (kind === 2) setImmediate(() => s.destroy());
+      else if (kind === 2 || (kind === 3 && i % 8 === 3)) setImmediate(() => s.destroy());
       await new Promise((r) => s.once('close', r));
     }
     await settle();
