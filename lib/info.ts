@@ -66,8 +66,7 @@ export function isMptcp(socket: AnySocket): boolean {
   const h = handleOf(socket);
   if (!h || connecting(socket) || notMptcp.has(h)) return false;
   const fd = h.fd as number;
-  const c = b.constants;
-  const v = b.getsockoptInt(fd, c.SOL_TCP, c.TCP_IS_MPTCP);
+  const v = b.tcpIsMptcp(fd);
   let result: boolean;
   if (v >= 0) {
     result = v === 1;

@@ -28,16 +28,48 @@ bool BufferArg(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t*
   return true;
 }
 
-// mptcpInfo(fd, buf) -> bytes written | -errno
-Napi::Value MptcpInfo(const Napi::CallbackInfo& info) {
-  uint8_t* data;
-  size_t len;
-  int fd = ArgInt(info, 0);
-  if (info.Env().IsExceptionPending() || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
-  socklen_t optlen = static_cast<socklen_t>(len);
-  if (getsockopt(fd, mptcp_abi::kSolMptcp, mptcp_abi::kMptcpInfo, data, &optlen) < 0)
-    return Napi::Number::New(info.Env(), -errno);
-  return Napi::Number::New(info.Env(), optlen);
+// The two calls below run once per isMptcp()/getInfo(), so they use the
+// plain Node-API C interface: one napi call per argument, no wrapper objects.
+int32_t FastFd(napi_env env, napi_value v) {
+  int32_t fd = -1;
+  if (napi_get_value_int32(env, v, &fd) != napi_ok) return -1;
+  return fd;
+}
+
+napi_value FastNumber(napi_env env, int32_t n) {
+  napi_value out = nullptr;
+  napi_create_int32(env, n, &out);
+  return out;
+}
+
+// tcpIsMptcp(fd) -> 0 | 1 | -errno: getsockopt(SOL_TCP, TCP_IS_MPTCP).
+napi_value TcpIsMptcp(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) return FastNumber(env, -EINVAL);
+  int value = 0;
+  socklen_t len = sizeof(value);
+  if (getsockopt(FastFd(env, argv[0]), mptcp_abi::kSolTcp, mptcp_abi::kTcpIsMptcp, &value, &len) < 0)
+    return FastNumber(env, -errno);
+  return FastNumber(env, value);
+}
+
+// mptcpInfo(fd, buf) -> bytes written | -errno: getsockopt(SOL_MPTCP, MPTCP_INFO).
+napi_value MptcpInfo(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) return FastNumber(env, -EINVAL);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, nullptr, "mptcp binding: expected a Uint8Array");
+    return nullptr;
+  }
+  socklen_t optlen = static_cast<socklen_t>(length);
+  if (getsockopt(FastFd(env, argv[0]), mptcp_abi::kSolMptcp, mptcp_abi::kMptcpInfo, data, &optlen) < 0)
+    return FastNumber(env, -errno);
+  return FastNumber(env, static_cast<int32_t>(optlen));
 }
 
 // subflowData(fd, optname, elemSize, buf) -> bytes written | -errno.
@@ -94,7 +126,11 @@ Napi::Value FullInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitSockopt(Napi::Env env, Napi::Object exports) {
-  exports.Set("mptcpInfo", Napi::Function::New(env, MptcpInfo, "mptcpInfo"));
+  napi_value fn;
+  napi_create_function(env, "mptcpInfo", NAPI_AUTO_LENGTH, MptcpInfo, nullptr, &fn);
+  exports.Set("mptcpInfo", Napi::Value(env, fn));
+  napi_create_function(env, "tcpIsMptcp", NAPI_AUTO_LENGTH, TcpIsMptcp, nullptr, &fn);
+  exports.Set("tcpIsMptcp", Napi::Value(env, fn));
   exports.Set("subflowData", Napi::Function::New(env, SubflowData, "subflowData"));
   exports.Set("fullInfo", Napi::Function::New(env, FullInfo, "fullInfo"));
   Napi::Object sizes = Napi::Object::New(env);

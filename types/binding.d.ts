@@ -55,6 +55,8 @@ export interface NativeBinding {
   listen(fd: number, backlog: number): number;
   dup3(oldFd: number, newFd: number): number;
   close(fd: number): number;
+  /** getsockopt(SOL_TCP, TCP_IS_MPTCP): 0, 1 or -errno (hot path of isMptcp). */
+  tcpIsMptcp(fd: number): number;
   /** getsockopt(SOL_MPTCP, MPTCP_INFO) into buf: bytes written or -errno. */
   mptcpInfo(fd: number, buf: Uint8Array): number;
   /** MPTCP_TCPINFO / MPTCP_SUBFLOW_ADDRS into buf (16-byte header first): bytes or -errno. */
