@@ -101,6 +101,8 @@ interface Plan {
   /** The attempt under way. */
   current: { fd: number; watcher: NativeWatcher | null; timer: NodeJS.Timeout | null } | null;
   done: boolean;
+  /** Whether destroy() has been hooked to cancel native attempts (only once one starts). */
+  hooked: boolean;
 }
 
 /**
@@ -234,9 +236,8 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
     noDelay: Boolean(options.noDelay),
     keepAlive: Boolean(options.keepAlive),
     keepAliveInitialDelay: ~~((options.keepAliveInitialDelay as number | undefined ?? 0) / 1000),
-    anchorFd: opened.fd, anchorFamily: guess, anchorUsed: false, current: null, done: false,
+    anchorFd: opened.fd, anchorFamily: guess, anchorUsed: false, current: null, done: false, hooked: false,
   };
-  hookDestroy(plan);
   try {
     return begin(plan, opened, ipFamily, wantFamily, autoSelectFamily as boolean, attemptTimeout as number, options);
   } catch (err) {
@@ -353,6 +354,10 @@ type AttemptResult = { ok: true } | { ok: false; error: SystemError };
  */
 function startAttempt(plan: Plan, a: Address, done: (r: AttemptResult) => void): void {
   const { b } = plan;
+  if (!plan.hooked) {
+    plan.hooked = true;
+    hookDestroy(plan);
+  }
   let fd: number;
   if (!plan.anchorUsed && plan.anchorFamily === a.family) {
     fd = plan.anchorFd;
@@ -459,7 +464,7 @@ function attemptSingle(plan: Plan, a: Address): void {
     // connection stays on the MPTCP descriptor.
     plan.anchorUsed = true;
     plan.done = true;
-    plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
+    if (plan.noDelay || plan.keepAlive) plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
     plan.socket.connect({ port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
     return;
   }
