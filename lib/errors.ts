@@ -68,7 +68,7 @@ export function errOutOfRange(name: string, range: string, value: unknown): Code
 
 export function errSocketBadPort(name: string, port: unknown, allowZero = true): CodedError {
   const op = allowZero ? '>=' : '>';
-  const received = typeof port === 'number' || typeof port === 'string' ? describe(port).slice(1) : describe(port).slice(1);
+  const received = describe(port).slice(1);
   return coded(RangeError, 'ERR_SOCKET_BAD_PORT', `${name} should be ${op} 0 and < 65536. ${received}.`);
 }
 
