@@ -156,13 +156,45 @@ function setConnecting(socket: net.Socket, value: boolean): void {
   (socket as { connecting: boolean }).connecting = value;
 }
 
-/** Options for the net.Socket constructor; noDelay/keepAlive are applied at connect. */
-function socketOptions(options: Record<string, unknown>): net.SocketConstructorOpts {
-  const o: Record<string, unknown> = {};
-  for (const k of ['allowHalfOpen', 'signal', 'onread', 'readable', 'writable']) {
-    if (options[k] !== undefined) o[k] = options[k];
+/**
+ * Options for the net.Socket constructor, added to `into`; noDelay and
+ * keepAlive are applied at connect.
+ */
+function socketOptions(options: Record<string, unknown>, into: Record<string, unknown> = {}): net.SocketConstructorOpts {
+  if (options.allowHalfOpen !== undefined) into.allowHalfOpen = options.allowHalfOpen;
+  if (options.signal !== undefined) into.signal = options.signal;
+  if (options.onread !== undefined) into.onread = options.onread;
+  if (options.readable !== undefined) into.readable = options.readable;
+  if (options.writable !== undefined) into.writable = options.writable;
+  return into as net.SocketConstructorOpts;
+}
+
+/** The part of Node's TCP handle class used here. */
+interface TcpHandle { open(fd: number): number; close(): void }
+type TcpHandleClass = new (type: number) => TcpHandle;
+
+/** Node's TCP handle class, learned from the first socket net opens on a descriptor. */
+let tcpHandleClass: TcpHandleClass | null = null;
+/** tcp_wrap's TCPConstants.SOCKET (a client stream, not a listener). */
+const kTcpSocketType = 0;
+
+/**
+ * A net.Socket on `fd`, not yet reading (manualStart). The first one is made
+ * with `{ fd }`, which lets net identify the descriptor (guessHandleType:
+ * three syscalls); later ones wrap the descriptor in a TCP handle of the
+ * class net used then, and skip that probing, since the addon made the
+ * descriptor and knows it is a TCP stream socket.
+ */
+function socketOnFd(fd: number, options: Record<string, unknown>): net.Socket {
+  if (tcpHandleClass) {
+    const handle = new tcpHandleClass(kTcpSocketType);
+    if (handle.open(fd) === 0) return new net.Socket(socketOptions(options, { handle, manualStart: true }));
+    handle.close();
   }
-  return o as net.SocketConstructorOpts;
+  const socket = new net.Socket(socketOptions(options, { fd, manualStart: true }));
+  const ctor = (socket as net.Socket & { _handle?: { constructor?: unknown } })._handle?.constructor;
+  if (typeof ctor === 'function' && ctor.name === 'TCP') tcpHandleClass = ctor as TcpHandleClass;
+  return socket;
 }
 
 function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: ((...a: unknown[]) => void) | null, mode: MptcpMode): net.Socket {
@@ -207,17 +239,16 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   // The descriptor the returned socket is built on: the real one for an IP
   // literal, a stand-in of the likely family for a name.
   const opened = openStream(b, guess, mode);
-  const sockOpts = socketOptions(options) as net.SocketConstructorOpts & { manualStart?: boolean };
   let socket: net.Socket;
   if (opened.fd >= 0) {
     try {
-      socket = new net.Socket({ ...sockOpts, fd: opened.fd, manualStart: true } as net.SocketConstructorOpts);
+      socket = socketOnFd(opened.fd, options);
     } catch (err) {
       b.close(opened.fd);
       throw err;
     }
   } else {
-    socket = new net.Socket(sockOpts);
+    socket = new net.Socket(socketOptions(options));
   }
   if (options.timeout) {
     try {
