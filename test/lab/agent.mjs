@@ -1,0 +1,179 @@
+// The lab agent: runs inside a lab namespace (see lab.ts) and does what the
+// parent asks over the IPC channel, through the library (kind 'lib') or plain
+// node:net (kind 'net'). Every request carries an id; the reply carries
+// replyTo. Unsolicited messages: { type: 'ready' }, { type: 'received', ... }
+// when a sink connection ends, { type: 'progress', ... } while sending.
+//
+// Commands
+//   serve   { kind, port?, host? }           -> { port }     sink server; each connection is registered
+//   connect { kind, host, port }             -> { conn, isMptcp }
+//   send    { conn, bytes? | seconds?, sampleMs?, end? } -> { bytes, sha256, ns, isMptcp }
+//   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
+//   conns   {}                               -> { conns: [...ids] }
+//   close   { conn }                         -> {}
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const mptcp = require('../../dist/index.js');
+
+const conns = new Map();
+let nextConn = 1;
+const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
+
+const CHUNK = 256 * 1024;
+const base = randomBytes(CHUNK);
+
+function plain(value) {
+  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+function register(socket, role) {
+  const id = nextConn++;
+  conns.set(id, { socket, role });
+  socket.on('close', () => setTimeout(() => conns.delete(id), 60_000).unref());
+  return id;
+}
+
+function snapshot(socket) {
+  const snap = mptcp.getSnapshot(socket);
+  return {
+    isMptcp: mptcp.isMptcp(socket),
+    info: snap ? plain(snap.info) : null,
+    subflows: snap ? plain(snap.subflows) : [],
+  };
+}
+
+function serve({ kind = 'lib', port = 0, host = '0.0.0.0' }) {
+  const onConnection = (c) => {
+    const id = register(c, 'server');
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let first = 0;
+    let last = 0;
+    let maxGap = 0;
+    let maxGapAt = 0;
+    const bins = []; // bytes per 50 ms since the first byte
+    const isMp = mptcp.isMptcp(c);
+    c.on('data', (d) => {
+      const t = now();
+      if (bytes === 0) first = t;
+      else if (t - last > maxGap) {
+        maxGap = t - last;
+        maxGapAt = last - first;
+      }
+      last = t;
+      bytes += d.length;
+      hash.update(d);
+      const bin = Math.floor((t - first) / 50);
+      while (bins.length <= bin) bins.push(0);
+      bins[bin] += d.length;
+    });
+    c.on('end', () => {
+      const s = snapshot(c);
+      process.send({
+        type: 'received', conn: id, bytes, sha256: hash.digest('hex'), ms: last - first,
+        maxGapMs: maxGap, maxGapAtMs: maxGapAt, bins, isMptcp: isMp, subflowsAtEnd: s.subflows.length,
+        peer: `${c.remoteAddress}:${c.remotePort}`,
+      });
+      c.end();
+    });
+    c.on('error', () => {});
+  };
+  const srv = kind === 'lib' ? mptcp.createServer(onConnection) : net.createServer(onConnection);
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => resolve({ port: srv.address().port }));
+  });
+}
+
+function connect({ kind = 'lib', host, port }) {
+  return new Promise((resolve, reject) => {
+    const s = kind === 'lib' ? mptcp.connect({ host, port }) : net.connect({ host, port });
+    s.once('error', reject);
+    s.once('connect', () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      s.resume();
+      resolve({ conn: register(s, 'client'), isMptcp: mptcp.isMptcp(s) });
+    });
+  });
+}
+
+function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
+  const entry = conns.get(conn);
+  if (!entry) throw new Error(`no connection ${conn}`);
+  const s = entry.socket;
+  const hash = createHash('sha256');
+  const t0 = now();
+  const limit = bytes ?? Infinity;
+  const until = seconds ? t0 + seconds * 1000 : Infinity;
+  let sent = 0;
+  let index = 0;
+  let sampler = null;
+  if (sampleMs > 0) {
+    sampler = setInterval(() => {
+      process.send({ type: 'progress', conn, t: now() - t0, bytes: sent, ...snapshot(s) });
+    }, sampleMs);
+  }
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      if (sampler) clearInterval(sampler);
+      const result = { bytes: sent, sha256: hash.digest('hex'), ms: now() - t0, isMptcp: mptcp.isMptcp(s) };
+      if (end) s.end();
+      resolve(result);
+    };
+    s.once('error', (err) => {
+      if (sampler) clearInterval(sampler);
+      reject(err);
+    });
+    const pump = () => {
+      while (sent < limit && now() < until) {
+        const n = Math.min(CHUNK, limit - sent);
+        const chunk = Buffer.allocUnsafe(n);
+        base.copy(chunk, 0, 0, n);
+        if (n >= 8) chunk.writeDoubleLE(index++, 0); // no two chunks alike: loss or reordering changes the hash
+        hash.update(chunk);
+        sent += n;
+        if (!s.write(chunk)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      // Everything handed to the kernel; wait until it is flushed from Node.
+      if (s.writableLength === 0) finish();
+      else s.once('drain', finish);
+    };
+    pump();
+  });
+}
+
+const handlers = {
+  serve,
+  connect,
+  send,
+  info: ({ conn }) => {
+    const entry = conns.get(conn);
+    if (!entry) throw new Error(`no connection ${conn}`);
+    return snapshot(entry.socket);
+  },
+  conns: () => ({ conns: [...conns.entries()].map(([id, e]) => ({ id, role: e.role, peer: `${e.socket.remoteAddress}:${e.socket.remotePort}` })) }),
+  close: ({ conn }) => {
+    conns.get(conn)?.socket.destroy();
+    return {};
+  },
+};
+
+process.on('message', async (msg) => {
+  try {
+    const h = handlers[msg.cmd];
+    if (!h) throw new Error(`unknown command ${msg.cmd}`);
+    const r = await h(msg);
+    process.send({ ...r, replyTo: msg.id });
+  } catch (err) {
+    process.send({ replyTo: msg.id, error: err.message, code: err.code });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ type: 'ready', pid: process.pid });
