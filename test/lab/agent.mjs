@@ -7,7 +7,9 @@
 // Commands
 //   serve   { kind, port?, host? }           -> { port }     sink server; each connection is registered
 //   connect { kind, host, port }             -> { conn, isMptcp }
-//   send    { conn, bytes? | seconds?, sampleMs?, end? } -> { bytes, sha256, ns, isMptcp }
+//   send    { conn, bytes? | seconds?, sampleMs?, end? } -> { bytes, sha256, ms, isMptcp }
+//           (sha256: of everything sent on the connection so far; end defaults to true)
+//   end     { conn }                         -> {}          half-close (FIN) after pending writes
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
 //   close   { conn }                         -> {}
@@ -31,7 +33,7 @@ function plain(value) {
 
 function register(socket, role) {
   const id = nextConn++;
-  conns.set(id, { socket, role });
+  conns.set(id, { socket, role, hash: createHash('sha256') });
   socket.on('close', () => setTimeout(() => conns.delete(id), 60_000).unref());
   return id;
 }
@@ -105,7 +107,7 @@ function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
   const entry = conns.get(conn);
   if (!entry) throw new Error(`no connection ${conn}`);
   const s = entry.socket;
-  const hash = createHash('sha256');
+  const hash = entry.hash;
   const t0 = now();
   const limit = bytes ?? Infinity;
   const until = seconds ? t0 + seconds * 1000 : Infinity;
@@ -120,7 +122,7 @@ function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
   return new Promise((resolve, reject) => {
     const finish = () => {
       if (sampler) clearInterval(sampler);
-      const result = { bytes: sent, sha256: hash.digest('hex'), ms: now() - t0, isMptcp: mptcp.isMptcp(s) };
+      const result = { bytes: sent, sha256: hash.copy().digest('hex'), ms: now() - t0, isMptcp: mptcp.isMptcp(s) };
       if (end) s.end();
       resolve(result);
     };
@@ -159,6 +161,10 @@ const handlers = {
     return snapshot(entry.socket);
   },
   conns: () => ({ conns: [...conns.entries()].map(([id, e]) => ({ id, role: e.role, peer: `${e.socket.remoteAddress}:${e.socket.remotePort}` })) }),
+  end: ({ conn }) => {
+    conns.get(conn)?.socket.end();
+    return {};
+  },
   close: ({ conn }) => {
     conns.get(conn)?.socket.destroy();
     return {};
