@@ -21,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mptcp_node::InitSocket(env, exports);
   mptcp_node::InitSockopt(env, exports);
   mptcp_node::InitPoller(env, exports);
+  mptcp_node::InitNetlink(env, exports);
   return exports;
 }
 

@@ -11,6 +11,7 @@ namespace mptcp_node {
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitSockopt(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
+void InitNetlink(Napi::Env env, Napi::Object exports);
 
 // Shared argument helpers: the TypeScript layer validates user input, so a
 // wrong type here is a bug in the library and is thrown as a TypeError.

@@ -39,6 +39,23 @@ export interface NativeWatcher {
   stop(): void;
 }
 
+/** A netlink socket polled on Node's loop (native/netlink.cc). */
+export interface NativeNetlinkSocket {
+  /** sendto(2) to the kernel: bytes sent or -errno. */
+  send(message: Uint8Array): number;
+  addMembership(group: number): number;
+  dropMembership(group: number): number;
+  /** Starts delivering datagrams to the callback: 0 or -errno. */
+  start(): number;
+  stop(): void;
+  /** Stops and closes the descriptor; safe to call more than once. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+  readonly portId: number;
+  readonly fd: number;
+}
+
 export interface NativeBinding {
   /** false on systems without MPTCP support in the addon (non-Linux builds). */
   readonly platformSupported: boolean;
@@ -64,4 +81,7 @@ export interface NativeBinding {
   /** MPTCP_FULL_INFO into buf (see native/sockopt.cc for the layout): bytes or -errno. */
   fullInfo(fd: number, buf: Uint8Array, capacity: number): number;
   Watcher: new (fd: number, callback: (err: number) => void) => NativeWatcher;
+  /** Throws an Error with `errno` (negative) and `syscall` if the socket cannot be made. */
+  NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer | null, errno: number) => void) => NativeNetlinkSocket;
+  readonly NETLINK_GENERIC: number;
 }

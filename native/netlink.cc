@@ -1,0 +1,296 @@
+// A netlink socket whose reads run on Node's own event loop: a uv_poll_t
+// watches the descriptor for readability, and each datagram is handed to a
+// JavaScript callback as a fresh Buffer. No thread, no blocking call: the
+// descriptor is non-blocking and every recv uses MSG_DONTWAIT.
+//
+// Message building and parsing live in TypeScript (lib/netlink.ts), which
+// validates every length; this file only moves bytes and reports errnos.
+// Man pages: netlink(7), genetlink; libuv uv_poll_t.
+#include "binding.h"
+
+#if defined(__linux__)
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
+namespace mptcp_node {
+namespace {
+
+// Generic netlink messages of the path manager are small; a dump part is at
+// most one page-sized skb per recv. 64 KiB plus MSG_TRUNC detection covers it.
+constexpr size_t kRecvBuffer = 64 * 1024;
+
+class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NetlinkSocket", {
+        InstanceMethod("send", &NetlinkSocket::Send),
+        InstanceMethod("addMembership", &NetlinkSocket::AddMembership),
+        InstanceMethod("dropMembership", &NetlinkSocket::DropMembership),
+        InstanceMethod("start", &NetlinkSocket::Start),
+        InstanceMethod("stop", &NetlinkSocket::StopJs),
+        InstanceMethod("close", &NetlinkSocket::CloseJs),
+        InstanceMethod("ref", &NetlinkSocket::RefJs),
+        InstanceMethod("unref", &NetlinkSocket::UnrefJs),
+        InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
+        InstanceAccessor("fd", &NetlinkSocket::Fd, nullptr),
+    });
+  }
+
+  // new NetlinkSocket(protocol, onMessage(buffer | null, errno)).
+  // Throws an Error with errno/code/syscall if the socket cannot be made.
+  explicit NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
+    Napi::Env env = info.Env();
+    int protocol = ArgInt(info, 0);
+    if (env.IsExceptionPending()) return;
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "mptcp binding: expected a callback").ThrowAsJavaScriptException();
+      return;
+    }
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) {
+      ThrowErrno(env, errno, "socket");
+      return;
+    }
+    int one = 1;
+    // Extended acks carry the kernel's error strings; capped acks do not echo
+    // the request back. Both are best effort (old kernels lack them).
+    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    sockaddr_nl addr{};
+    addr.nl_family = AF_NETLINK;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+      int err = errno;
+      close(fd);
+      ThrowErrno(env, err, "bind");
+      return;
+    }
+    socklen_t len = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
+      int err = errno;
+      close(fd);
+      ThrowErrno(env, err, "getsockname");
+      return;
+    }
+    fd_ = fd;
+    port_id_ = addr.nl_pid;
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "MPTCPNETLINK", Value());
+    buffer_.resize(kRecvBuffer);
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+    cleanup_removed_ = false;
+  }
+
+  ~NetlinkSocket() override { Release(false); }
+
+ private:
+  static void ThrowErrno(Napi::Env env, int err, const char* syscall) {
+    Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + strerror(err));
+    e.Set("errno", Napi::Number::New(env, -err));
+    e.Set("syscall", Napi::String::New(env, syscall));
+    e.ThrowAsJavaScriptException();
+  }
+
+  // send(Uint8Array) -> bytes sent | -errno. The destination is the kernel.
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    if (info.Length() < 1 || !info[0].IsTypedArray()) {
+      Napi::TypeError::New(env, "mptcp binding: expected a Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    sockaddr_nl to{};
+    to.nl_family = AF_NETLINK;
+    ssize_t n;
+    do {
+      n = sendto(fd_, buf.Data(), buf.ByteLength(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  Napi::Value Membership(const Napi::CallbackInfo& info, int op) {
+    Napi::Env env = info.Env();
+    int group = ArgInt(info, 0);
+    if (env.IsExceptionPending()) return env.Undefined();
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    int rc = setsockopt(fd_, SOL_NETLINK, op, &group, sizeof(group));
+    return Napi::Number::New(env, rc < 0 ? -errno : 0);
+  }
+  Napi::Value AddMembership(const Napi::CallbackInfo& info) { return Membership(info, NETLINK_ADD_MEMBERSHIP); }
+  Napi::Value DropMembership(const Napi::CallbackInfo& info) { return Membership(info, NETLINK_DROP_MEMBERSHIP); }
+
+  // start() -> 0 | -errno: begin delivering datagrams to the callback.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    if (poll_ != nullptr) return Napi::Number::New(env, 0);
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return Napi::Number::New(env, -EINVAL);
+    poll_ = new uv_poll_t;
+    int rc = uv_poll_init(loop, poll_, fd_);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      return Napi::Number::New(env, rc);
+    }
+    poll_->data = this;
+    rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (rc != 0) {
+      ClosePoll();
+      return Napi::Number::New(env, rc);
+    }
+    if (!referenced_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    Ref();  // alive while polling, even if JavaScript drops it
+    return Napi::Number::New(env, 0);
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    NetlinkSocket* self = static_cast<NetlinkSocket*>(handle->data);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    if (status < 0) {
+      self->Deliver(env, nullptr, 0, -status);
+      return;
+    }
+    // Drain what is queued, a bounded number of datagrams per wakeup so one
+    // busy socket cannot starve the loop.
+    for (int i = 0; i < 64 && self->fd_ >= 0 && self->poll_ != nullptr; i++) {
+      ssize_t n;
+      do {
+        n = recv(self->fd_, self->buffer_.data(), self->buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        // ENOBUFS: the kernel dropped messages (a multicast burst). Reported,
+        // and reading goes on.
+        self->Deliver(env, nullptr, 0, errno);
+        if (errno != ENOBUFS) return;
+        continue;
+      }
+      if (static_cast<size_t>(n) > self->buffer_.size()) {
+        // Truncated: grow for next time and report the loss.
+        self->buffer_.resize(static_cast<size_t>(n));
+        self->Deliver(env, nullptr, 0, EMSGSIZE);
+        continue;
+      }
+      self->Deliver(env, self->buffer_.data(), static_cast<size_t>(n), 0);
+    }
+  }
+
+  void Deliver(Napi::Env env, const uint8_t* data, size_t len, int err) {
+    if (callback_.IsEmpty() || !context_) return;
+    Napi::Value arg = data != nullptr ? Napi::Buffer<uint8_t>::Copy(env, data, len).As<Napi::Value>() : env.Null();
+    callback_.MakeCallback(Value(), {arg, Napi::Number::New(env, err)}, *context_);
+  }
+
+  Napi::Value StopJs(const Napi::CallbackInfo& info) {
+    StopPoll();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CloseJs(const Napi::CallbackInfo& info) {
+    Release(true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefJs(const Napi::CallbackInfo& info) {
+    referenced_ = true;
+    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefJs(const Napi::CallbackInfo& info) {
+    referenced_ = false;
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value PortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_id_); }
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  void StopPoll() {
+    if (poll_ == nullptr) return;
+    ClosePoll();
+    Unref();
+  }
+
+  void ClosePoll() {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+
+  // Stops polling and closes the descriptor; idempotent. From JavaScript
+  // (close) or from the destructor / env teardown (no JavaScript then).
+  void Release(bool fromJs) {
+    if (poll_ != nullptr) {
+      if (fromJs) StopPoll();
+      else ClosePoll();
+    }
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+    if (!cleanup_removed_) {
+      cleanup_removed_ = true;
+      napi_remove_env_cleanup_hook(Env(), OnEnvCleanup, this);
+    }
+    if (fromJs) {
+      callback_.Reset();
+      context_.reset();
+    }
+  }
+
+  static void OnEnvCleanup(void* arg) {
+    NetlinkSocket* self = static_cast<NetlinkSocket*>(arg);
+    self->cleanup_removed_ = true;  // the hook is being run; do not remove it
+    if (self->poll_ != nullptr) self->ClosePoll();
+    if (self->fd_ >= 0) {
+      close(self->fd_);
+      self->fd_ = -1;
+    }
+  }
+
+  int fd_ = -1;
+  uint32_t port_id_ = 0;
+  bool referenced_ = true;
+  bool cleanup_removed_ = true;  // no hook registered yet
+  uv_poll_t* poll_ = nullptr;
+  std::vector<uint8_t> buffer_;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+};
+
+}  // namespace
+
+void InitNetlink(Napi::Env env, Napi::Object exports) {
+  exports.Set("NetlinkSocket", NetlinkSocket::Define(env));
+  exports.Set("NETLINK_GENERIC", Napi::Number::New(env, NETLINK_GENERIC));
+}
+
+}  // namespace mptcp_node
+
+#else
+
+namespace mptcp_node {
+void InitNetlink(Napi::Env, Napi::Object) {}
+}  // namespace mptcp_node
+
+#endif
