@@ -6,3 +6,6 @@ export { support, type SupportInfo, type SupportFeatures, type UnavailableReason
 export type { MptcpInfo, Subflow, TcpState } from './decode';
 export type { MptcpMode } from './mode';
 export type { SystemError, CodedError } from './errors';
+/** The in-kernel path manager: endpoints and limits of this network namespace. */
+export * as pm from './pm';
+export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits } from './pm';

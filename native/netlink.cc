@@ -13,8 +13,10 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 #include <linux/netlink.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -278,10 +280,35 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   std::unique_ptr<Napi::AsyncContext> context_;
 };
 
+// ifNameToIndex(name) -> index | -errno, in the calling thread's network
+// namespace (if_nametoindex(3)); ifIndexToName(index) -> name | -errno.
+Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "mptcp binding: expected a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() >= IF_NAMESIZE || name.find('\0') != std::string::npos) return Napi::Number::New(env, -ENODEV);
+  unsigned idx = if_nametoindex(name.c_str());
+  return Napi::Number::New(env, idx == 0 ? -errno : static_cast<double>(idx));
+}
+
+Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int idx = ArgInt(info, 0);
+  if (env.IsExceptionPending()) return env.Undefined();
+  char name[IF_NAMESIZE] = {0};
+  if (idx <= 0 || if_indextoname(static_cast<unsigned>(idx), name) == nullptr) return Napi::Number::New(env, idx <= 0 ? -ENXIO : -errno);
+  return Napi::String::New(env, name);
+}
+
 }  // namespace
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::Define(env));
+  exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex, "ifNameToIndex"));
+  exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName, "ifIndexToName"));
   exports.Set("NETLINK_GENERIC", Napi::Number::New(env, NETLINK_GENERIC));
 }
 

@@ -84,4 +84,8 @@ export interface NativeBinding {
   /** Throws an Error with `errno` (negative) and `syscall` if the socket cannot be made. */
   NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer | null, errno: number) => void) => NativeNetlinkSocket;
   readonly NETLINK_GENERIC: number;
+  /** if_nametoindex(3) in the caller's network namespace: index or -errno. */
+  ifNameToIndex(name: string): number;
+  /** if_indextoname(3): the name, or -errno. */
+  ifIndexToName(index: number): string | number;
 }

@@ -1,0 +1,329 @@
+// The in-kernel path manager over generic netlink (family `mptcp_pm`):
+// endpoints and limits of the calling process's network namespace, the same
+// objects `ip mptcp endpoint` and `ip mptcp limits` manage. No iproute2,
+// libnl or mptcpd at run time. Attribute layouts: kernel-abi.md 5.2-5.4.
+import * as net from 'node:net';
+import { getBinding } from './binding';
+import { formatIPv6 } from './decode';
+import { errInvalidArgType, errInvalidArgValue, errInvalidIpAddress, errOutOfRange, errSocketBadPort } from './errors';
+import {
+  GenlSocket, getS32, getU16, getU32, getU8, netlinkError, parseAttrs,
+  s32, u16, u32, u8, type Attr, type GenlFamily, type GenlMessage,
+} from './netlink';
+
+const FAMILY_NAME = 'mptcp_pm';
+const PM_VERSION = 1;
+
+const CMD = { ADD_ADDR: 1, DEL_ADDR: 2, GET_ADDR: 3, FLUSH_ADDRS: 4, SET_LIMITS: 5, GET_LIMITS: 6, SET_FLAGS: 7 } as const;
+const ATTR = { ADDR: 1, RCV_ADD_ADDRS: 2, SUBFLOWS: 3, TOKEN: 4, LOC_ID: 5, ADDR_REMOTE: 6 } as const;
+const ADDR = { FAMILY: 1, ID: 2, ADDR4: 3, ADDR6: 4, PORT: 5, FLAGS: 6, IF_IDX: 7 } as const;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** Endpoint flags by name (MPTCP_PM_ADDR_FLAG_*). */
+export const ENDPOINT_FLAGS = {
+  signal: 1 << 0,
+  subflow: 1 << 1,
+  backup: 1 << 2,
+  fullmesh: 1 << 3,
+  implicit: 1 << 4,
+  laminar: 1 << 5,
+} as const;
+
+export type EndpointFlag = keyof typeof ENDPOINT_FLAGS;
+
+/** An in-kernel path-manager endpoint, as `ip mptcp endpoint show` lists it. */
+export interface Endpoint {
+  id: number;
+  address: string;
+  family: 4 | 6;
+  /** Present when the endpoint has a port (signal endpoints with a listener). */
+  port?: number;
+  flags: EndpointFlag[];
+  /** Flag bits this library has no name for, if any. */
+  unknownFlags?: number;
+  ifindex?: number;
+  ifname?: string;
+}
+
+export interface AddEndpointOptions {
+  address: string;
+  /** 1-255; the kernel picks one when absent. */
+  id?: number;
+  port?: number;
+  flags?: EndpointFlag[];
+  ifname?: string;
+  ifindex?: number;
+}
+
+/** In-kernel path-manager limits (`ip mptcp limits`). */
+export interface Limits {
+  /** Extra subflows per connection (0-8). */
+  subflows: number;
+  /** ADD_ADDR announcements accepted per connection (0-8). */
+  addAddrAccepted: number;
+}
+
+let shared: { sock: GenlSocket; family: Promise<GenlFamily> } | null = null;
+
+/** The process-wide netlink socket and the resolved `mptcp_pm` family. */
+async function channel(): Promise<{ sock: GenlSocket; family: GenlFamily }> {
+  if (!shared) {
+    const sock = new GenlSocket();
+    const family = sock.resolveFamily(FAMILY_NAME).catch((err: { code?: string }) => {
+      shared = null;
+      sock.close();
+      if (err.code === 'ENOENT') throw netlinkError(93, `genl ${FAMILY_NAME}`, 'the kernel has no MPTCP path manager (mptcp_pm family not found)');
+      throw err;
+    });
+    shared = { sock, family };
+  }
+  const s = shared;
+  return { sock: s.sock, family: await s.family };
+}
+
+async function call(cmd: number, name: string, attrs: Attr[], dump = false): Promise<GenlMessage[]> {
+  const { sock, family } = await channel();
+  return sock.request(family.id, cmd, PM_VERSION, attrs, { dump, syscall: name });
+}
+
+// -------------------------------------------------------- validation ----
+
+function validateId(id: unknown, name: string): number {
+  if (typeof id !== 'number') throw errInvalidArgType(name, ['number'], id);
+  if (!Number.isInteger(id) || id < 1 || id > 255) throw errOutOfRange(name, 'an integer >= 1 and <= 255', id);
+  return id;
+}
+
+function validateAddress(address: unknown, name: string): { family: 4 | 6; bytes: Buffer } {
+  if (typeof address !== 'string') throw errInvalidArgType(name, ['string'], address);
+  const v = net.isIP(address);
+  if (v === 0) throw errInvalidIpAddress(address);
+  return { family: v as 4 | 6, bytes: ipBytes(address, v as 4 | 6) };
+}
+
+function ipBytes(address: string, family: 4 | 6): Buffer {
+  if (family === 4) return Buffer.from(address.split('.').map(Number));
+  // Expand '::' and an embedded IPv4 tail into 8 groups.
+  let s = address;
+  const zone = s.indexOf('%');
+  if (zone >= 0) s = s.slice(0, zone);
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4) {
+    const b = v4[1].split('.').map(Number);
+    s = s.slice(0, v4.index) + ((b[0] << 8) | b[1]).toString(16) + ':' + ((b[2] << 8) | b[3]).toString(16);
+  }
+  const [head, tail] = s.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+function validateFlags(flags: unknown, name: string, allowed: readonly EndpointFlag[]): number {
+  if (flags === undefined) return 0;
+  if (!Array.isArray(flags)) throw errInvalidArgType(name, ['Array'], flags);
+  let bits = 0;
+  for (const f of flags) {
+    if (typeof f !== 'string' || !(allowed as readonly string[]).includes(f)) {
+      throw errInvalidArgValue(name, flags, `must contain only ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    }
+    bits |= ENDPOINT_FLAGS[f as EndpointFlag];
+  }
+  if ((bits & ENDPOINT_FLAGS.signal) && (bits & ENDPOINT_FLAGS.fullmesh)) {
+    throw errInvalidArgValue(name, flags, "cannot combine 'signal' and 'fullmesh'");
+  }
+  return bits;
+}
+
+function validateLimit(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw errInvalidArgType(name, ['number'], v);
+  if (!Number.isInteger(v) || v < 0 || v > 8) throw errOutOfRange(name, 'an integer >= 0 and <= 8', v);
+  return v;
+}
+
+function validateObject(v: unknown, name: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw errInvalidArgType(name, ['Object'], v);
+  return v as Record<string, unknown>;
+}
+
+function ifindexOf(opts: Record<string, unknown>): number | undefined {
+  if (opts.ifname !== undefined && opts.ifindex !== undefined) {
+    throw errInvalidArgValue('options.ifname', opts.ifname, 'cannot be given together with options.ifindex');
+  }
+  if (opts.ifindex !== undefined) {
+    if (typeof opts.ifindex !== 'number') throw errInvalidArgType('options.ifindex', ['number'], opts.ifindex);
+    if (!Number.isInteger(opts.ifindex) || opts.ifindex < 1 || opts.ifindex > 0x7fffffff) throw errOutOfRange('options.ifindex', 'a positive integer', opts.ifindex);
+    return opts.ifindex;
+  }
+  if (opts.ifname !== undefined) {
+    if (typeof opts.ifname !== 'string') throw errInvalidArgType('options.ifname', ['string'], opts.ifname);
+    const b = getBinding();
+    const idx = b ? b.ifNameToIndex(opts.ifname) : -19;
+    if (idx < 0) throw netlinkError(19 /* ENODEV */, 'if_nametoindex', `no interface named '${opts.ifname}'`);
+    return idx;
+  }
+  return undefined;
+}
+
+// ----------------------------------------------------------- decoding ----
+
+const flagNames = Object.entries(ENDPOINT_FLAGS) as [EndpointFlag, number][];
+
+function decodeEndpoint(nested: Buffer | undefined): Endpoint | null {
+  if (!nested) return null;
+  const a = parseAttrs(nested);
+  const fam = getU16(a, ADDR.FAMILY, 'address family');
+  const id = getU8(a, ADDR.ID, 'endpoint id') ?? 0;
+  let address: string;
+  let family: 4 | 6;
+  if (fam === AF_INET6 || (fam === undefined && a.has(ADDR.ADDR6))) {
+    const b = a.get(ADDR.ADDR6);
+    if (!b || b.length < 16) return null;
+    family = 6;
+    address = formatV6(b);
+  } else {
+    const b = a.get(ADDR.ADDR4);
+    if (!b || b.length < 4) return null;
+    family = 4;
+    address = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  }
+  const bits = getU32(a, ADDR.FLAGS, 'endpoint flags') ?? 0;
+  const ep: Endpoint = { id, address, family, flags: flagNames.filter(([, bit]) => bits & bit).map(([n]) => n) };
+  const known = flagNames.reduce((m, [, bit]) => m | bit, 0);
+  if (bits & ~known) ep.unknownFlags = bits & ~known;
+  const port = getU16(a, ADDR.PORT, 'endpoint port');
+  if (port) ep.port = port;
+  const ifindex = getS32(a, ADDR.IF_IDX, 'endpoint ifindex');
+  if (ifindex !== undefined && ifindex > 0) {
+    ep.ifindex = ifindex;
+    const name = getBinding()?.ifIndexToName(ifindex);
+    if (typeof name === 'string') ep.ifname = name;
+  }
+  return ep;
+}
+
+const formatV6 = (b: Buffer): string => formatIPv6(new DataView(b.buffer, b.byteOffset, b.byteLength), 0);
+
+function addrAttr(family: 4 | 6, bytes: Buffer): Attr[] {
+  return [[ADDR.FAMILY, u16(family === 4 ? AF_INET : AF_INET6)], [family === 4 ? ADDR.ADDR4 : ADDR.ADDR6, bytes]];
+}
+
+// ---------------------------------------------------------------- API ----
+
+/** Every endpoint of this network namespace (`ip mptcp endpoint show`). */
+export async function list(): Promise<Endpoint[]> {
+  const msgs = await call(CMD.GET_ADDR, 'mptcp_pm get_addr', [], true);
+  return msgs.map((m) => decodeEndpoint(m.attrs.get(ATTR.ADDR))).filter((e): e is Endpoint => e !== null);
+}
+
+/** The endpoint with this id, or null when there is none. */
+export async function get(id: number): Promise<Endpoint | null> {
+  validateId(id, 'id');
+  try {
+    const [m] = await call(CMD.GET_ADDR, 'mptcp_pm get_addr', [[ATTR.ADDR, [[ADDR.ID, u8(id)]]]]);
+    return m ? decodeEndpoint(m.attrs.get(ATTR.ADDR)) : null;
+  } catch (err) {
+    // The kernel answers EINVAL "address not found" for an unknown id.
+    if ((err as { code?: string }).code === 'EINVAL') return null;
+    throw err;
+  }
+}
+
+/**
+ * Adds an endpoint (`ip mptcp endpoint add`). Resolves with the endpoint as
+ * the kernel stored it (its id included).
+ */
+export async function add(options: AddEndpointOptions): Promise<Endpoint> {
+  const o = validateObject(options, 'options');
+  const { family, bytes } = validateAddress(o.address, 'options.address');
+  const id = o.id === undefined ? undefined : validateId(o.id, 'options.id');
+  let port: number | undefined;
+  if (o.port !== undefined) {
+    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 0xffff) throw errSocketBadPort('options.port', o.port);
+    port = o.port;
+  }
+  const flags = validateFlags(o.flags, 'options.flags', ['signal', 'subflow', 'backup', 'fullmesh', 'laminar']);
+  if (port && (!(flags & ENDPOINT_FLAGS.signal) || (flags & ENDPOINT_FLAGS.subflow))) {
+    throw errInvalidArgValue('options.port', port, "needs the 'signal' flag and not 'subflow'");
+  }
+  const ifindex = ifindexOf(o);
+  const nested: Attr[] = addrAttr(family, bytes);
+  if (id !== undefined) nested.push([ADDR.ID, u8(id)]);
+  if (port) nested.push([ADDR.PORT, u16(port)]);
+  nested.push([ADDR.FLAGS, u32(flags)]);
+  if (ifindex !== undefined) nested.push([ADDR.IF_IDX, s32(ifindex)]);
+  await call(CMD.ADD_ADDR, 'mptcp_pm add_addr', [[ATTR.ADDR, nested]]);
+  const all = await list();
+  const found = all.find((e) => (id !== undefined ? e.id === id : e.address === normalize(o.address as string, family)));
+  if (!found) throw netlinkError(2 /* ENOENT */, 'mptcp_pm add_addr', 'the endpoint was added but is not listed');
+  return found;
+}
+
+function normalize(address: string, family: 4 | 6): string {
+  return family === 4 ? address : formatV6(ipBytes(address, 6));
+}
+
+/** Deletes the endpoint with this id (`ip mptcp endpoint delete id N`). */
+async function deleteEndpoint(id: number): Promise<void> {
+  validateId(id, 'id');
+  await call(CMD.DEL_ADDR, 'mptcp_pm del_addr', [[ATTR.ADDR, [[ADDR.ID, u8(id)]]]]);
+}
+export { deleteEndpoint as delete };
+
+/** Removes every endpoint (`ip mptcp endpoint flush`). */
+export async function flush(): Promise<void> {
+  await call(CMD.FLUSH_ADDRS, 'mptcp_pm flush_addrs', []);
+}
+
+/**
+ * Sets the changeable flags of an endpoint, by id or by address
+ * (`ip mptcp endpoint change ... [no]backup [no]fullmesh`). Only `backup` and
+ * `fullmesh` can change; a flag left out is cleared. Live subflows over a
+ * changed endpoint are told with MP_PRIO.
+ */
+export async function setFlags(idOrAddress: number | string, flags: EndpointFlag[]): Promise<void> {
+  const bits = validateFlags(flags, 'flags', ['backup', 'fullmesh']);
+  let nested: Attr[];
+  if (typeof idOrAddress === 'number') {
+    nested = [[ADDR.ID, u8(validateId(idOrAddress, 'idOrAddress'))]];
+  } else if (typeof idOrAddress === 'string') {
+    const { family, bytes } = validateAddress(idOrAddress, 'idOrAddress');
+    nested = addrAttr(family, bytes);
+  } else {
+    throw errInvalidArgType('idOrAddress', ['number', 'string'], idOrAddress);
+  }
+  nested.push([ADDR.FLAGS, u32(bits)]);
+  await call(CMD.SET_FLAGS, 'mptcp_pm set_flags', [[ATTR.ADDR, nested]]);
+}
+
+/** The in-kernel path manager's limits (`ip mptcp limits show`). */
+export async function getLimits(): Promise<Limits> {
+  const [m] = await call(CMD.GET_LIMITS, 'mptcp_pm get_limits', []);
+  if (!m) throw netlinkError(71 /* EPROTO */, 'mptcp_pm get_limits', 'no reply');
+  return {
+    subflows: getU32(m.attrs, ATTR.SUBFLOWS, 'subflows limit') ?? 0,
+    addAddrAccepted: getU32(m.attrs, ATTR.RCV_ADD_ADDRS, 'add_addr_accepted limit') ?? 0,
+  };
+}
+
+/** Sets either limit or both (`ip mptcp limits set`); each is 0-8. Resolves with the new limits. */
+export async function setLimits(limits: Partial<Limits>): Promise<Limits> {
+  const o = validateObject(limits, 'limits');
+  const subflows = validateLimit(o.subflows, 'limits.subflows');
+  const accepted = validateLimit(o.addAddrAccepted, 'limits.addAddrAccepted');
+  const attrs: Attr[] = [];
+  if (accepted !== undefined) attrs.push([ATTR.RCV_ADD_ADDRS, u32(accepted)]);
+  if (subflows !== undefined) attrs.push([ATTR.SUBFLOWS, u32(subflows)]);
+  if (attrs.length > 0) await call(CMD.SET_LIMITS, 'mptcp_pm set_limits', attrs);
+  return getLimits();
+}
+
+/** Closes the shared netlink socket (it is reopened on the next call). Never needed for exit: it does not keep the process alive. */
+export function close(): void {
+  shared?.sock.close();
+  shared = null;
+}
