@@ -173,7 +173,8 @@ function ifindexOf(opts: Record<string, unknown>): number | undefined {
 
 const flagNames = Object.entries(ENDPOINT_FLAGS) as [EndpointFlag, number][];
 
-function decodeEndpoint(nested: Buffer | undefined): Endpoint | null {
+/** @internal Decodes one MPTCP_PM_ATTR_ADDR nest; exported for the fuzz test. */
+export function decodeEndpoint(nested: Buffer | undefined): Endpoint | null {
   if (!nested) return null;
   const a = parseAttrs(nested);
   const fam = getU16(a, ADDR.FAMILY, 'address family');

@@ -1,0 +1,171 @@
+// mptcp.pm against iproute2 as the oracle, each case in a network namespace
+// of the test's own (never the host's): what the library adds, `ip mptcp
+// endpoint show` lists, and what `ip mptcp` adds, the library lists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mptcp } from '../helpers/net';
+import { labUnavailableReason } from '../lab/lab';
+
+const reason = labUnavailableReason();
+const child = path.join(__dirname, '..', 'fixtures', 'pm-child.cjs');
+
+type Result = { ok?: unknown; error?: { code: string; errno: number; syscall: string; message: string; kernelMessage?: string } };
+
+let ns = '';
+let counter = 0;
+
+/** Runs pm calls in the test's namespace, as root or as an unprivileged user. */
+function pm(calls: unknown[][], user?: number): Result[] {
+  const argv = user === undefined
+    ? ['ip', 'netns', 'exec', ns, process.execPath, child, JSON.stringify(calls)]
+    : ['nsenter', `--net=/run/netns/${ns}`, '-S', String(user), '-G', String(user), process.execPath, child, JSON.stringify(calls)];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`pm child failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Result);
+}
+
+const ip = (...args: string[]): string => execFileSync('ip', ['-n', ns, 'mptcp', ...args], { encoding: 'utf8' });
+
+/** `ip mptcp endpoint show`, one normalized object per line. */
+function ipEndpoints(): { id: number; address: string; port?: number; flags: string[]; dev?: string }[] {
+  return ip('endpoint', 'show').trim().split('\n').filter(Boolean).map((line) => {
+    const t = line.trim().split(/\s+/);
+    const e: { id: number; address: string; port?: number; flags: string[]; dev?: string } = { id: 0, address: t[0], flags: [] };
+    for (let i = 1; i < t.length; i++) {
+      if (t[i] === 'id') e.id = Number(t[++i]);
+      else if (t[i] === 'port') e.port = Number(t[++i]);
+      else if (t[i] === 'dev') e.dev = t[++i];
+      else e.flags.push(t[i]);
+    }
+    e.flags.sort();
+    return e;
+  });
+}
+
+describe.skipIf(reason !== null)('mptcp.pm endpoints and limits (iproute2 as the oracle)', () => {
+  beforeEach(() => {
+    if (reason) return;
+    ns = `mptcplab-${process.pid}-${900 + ++counter}-s`; // swept like a lab namespace if a run is killed
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'dummy1', 'type', 'veth', 'peer', 'name', 'dummy1p']);
+  });
+  afterEach(() => {
+    if (ns) spawnSync('ip', ['netns', 'del', ns]);
+    ns = '';
+  });
+
+  it('what the library adds, ip mptcp endpoint show lists', () => {
+    const r = pm([
+      ['add', { address: '10.1.0.1', flags: ['signal'], id: 5 }],
+      ['add', { address: '10.1.0.2', flags: ['subflow', 'backup'], ifname: 'dummy1' }],
+      ['add', { address: '2001:db8::7', flags: ['subflow', 'fullmesh'] }],
+      ['add', { address: '10.1.0.3', flags: ['signal'], port: 0 }],
+    ]);
+    expect(r.every((x) => x.ok)).toBe(true);
+    expect(r[0].ok).toEqual({ id: 5, address: '10.1.0.1', family: 4, flags: ['signal'] });
+    expect(r[1].ok).toMatchObject({ address: '10.1.0.2', flags: ['subflow', 'backup'], ifname: 'dummy1' });
+    const shown = ipEndpoints();
+    expect(shown).toEqual(expect.arrayContaining([
+      { id: 5, address: '10.1.0.1', flags: ['signal'] },
+      { id: (r[1].ok as { id: number }).id, address: '10.1.0.2', flags: ['backup', 'subflow'], dev: 'dummy1' },
+      { id: (r[2].ok as { id: number }).id, address: '2001:db8::7', flags: ['fullmesh', 'subflow'] },
+    ]));
+    expect(shown).toHaveLength(4);
+  });
+
+  it('what ip mptcp adds, the library lists; get, setFlags, delete and flush agree with ip', () => {
+    ip('endpoint', 'add', '10.2.0.1', 'id', '3', 'signal');
+    ip('endpoint', 'add', '10.2.0.2', 'id', '4', 'subflow', 'backup', 'dev', 'dummy1');
+    // A signal endpoint with a port listens on it, so the address must be local.
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'dummy1', 'up']);
+    execFileSync('ip', ['-n', ns, 'addr', 'add', 'fd00::2/64', 'dev', 'dummy1', 'nodad']);
+    ip('endpoint', 'add', 'fd00::2', 'id', '9', 'signal', 'port', '7777');
+    const [list, one, missing] = pm([['list'], ['get', 4], ['get', 200]]);
+    expect(list.ok).toEqual([
+      { id: 3, address: '10.2.0.1', family: 4, flags: ['signal'] },
+      { id: 4, address: '10.2.0.2', family: 4, flags: ['subflow', 'backup'], ifindex: expect.any(Number), ifname: 'dummy1' },
+      { id: 9, address: 'fd00::2', family: 6, port: 7777, flags: ['signal'] },
+    ]);
+    expect(one.ok).toEqual((list.ok as unknown[])[1]);
+    expect(missing.ok).toBeNull();
+
+    pm([['setFlags', 3, ['backup']], ['setFlags', '10.2.0.2', []]]);
+    expect(ipEndpoints().find((e) => e.id === 3)!.flags).toEqual(['backup', 'signal']);
+    expect(ipEndpoints().find((e) => e.id === 4)!.flags).toEqual(['subflow']);
+    pm([['delete', 3]]);
+    expect(ipEndpoints().map((e) => e.id)).toEqual([4, 9]);
+    pm([['flush']]);
+    expect(ipEndpoints()).toEqual([]);
+  });
+
+  it('limits: set by either side, read by the other', () => {
+    const [before, set] = pm([['getLimits'], ['setLimits', { subflows: 5, addAddrAccepted: 3 }]]);
+    expect(before.ok).toEqual({ subflows: 2, addAddrAccepted: 0 }); // kernel defaults (kernel-abi.md 5.2)
+    expect(set.ok).toEqual({ subflows: 5, addAddrAccepted: 3 });
+    expect(ip('limits', 'show')).toMatch(/add_addr_accepted 3 subflows 5/);
+    ip('limits', 'set', 'subflows', '1', 'add_addr_accepted', '7');
+    const [after, partial] = pm([['getLimits'], ['setLimits', { subflows: 4 }]]);
+    expect(after.ok).toEqual({ subflows: 1, addAddrAccepted: 7 });
+    expect(partial.ok).toEqual({ subflows: 4, addAddrAccepted: 7 });
+  });
+
+  it("kernel errors carry errno, code and the kernel's own message", () => {
+    ip('endpoint', 'add', '10.3.0.1', 'id', '1', 'signal');
+    const [dup, busy, limit] = pm([
+      ['add', { address: '10.3.0.1', flags: ['signal'] }],
+      ['add', { address: '10.3.0.2', id: 1 }],
+      ['add', { address: '10.3.0.9', flags: ['signal'], port: 7000 }],
+    ]);
+    expect(dup.error).toMatchObject({ code: 'EEXIST', errno: -17, syscall: 'mptcp_pm add_addr' });
+    expect(dup.error!.kernelMessage).toMatch(/duplicate/);
+    expect(busy.error).toMatchObject({ code: 'EBUSY' });
+    // A signal endpoint with a port opens a listener: the address must be local.
+    expect(limit.error).toMatchObject({ code: 'EADDRNOTAVAIL' });
+    expect(limit.error!.kernelMessage).toMatch(/listen socket/);
+  });
+
+  it('without CAP_NET_ADMIN changes fail with EPERM saying so; reading still works', () => {
+    ip('endpoint', 'add', '10.4.0.1', 'id', '2', 'signal');
+    const [add, limits, list] = pm([['add', { address: '10.4.0.2' }], ['setLimits', { subflows: 1 }], ['list']], 65534);
+    expect(add.error).toMatchObject({ code: 'EPERM', errno: -1 });
+    expect(add.error!.message).toContain('CAP_NET_ADMIN');
+    expect(limits.error).toMatchObject({ code: 'EPERM' });
+    expect(list.ok).toEqual([{ id: 2, address: '10.4.0.1', family: 4, flags: ['signal'] }]);
+  });
+});
+
+describe('mptcp.pm rejects invalid input before sending anything', () => {
+  const cases: [string, () => Promise<unknown>, string][] = [
+    ['get(0)', () => mptcp.pm.get(0), 'ERR_OUT_OF_RANGE'],
+    ["get('1')", () => mptcp.pm.get('1' as unknown as number), 'ERR_INVALID_ARG_TYPE'],
+    ['delete(256)', () => mptcp.pm.delete(256), 'ERR_OUT_OF_RANGE'],
+    ['delete(1.5)', () => mptcp.pm.delete(1.5), 'ERR_OUT_OF_RANGE'],
+    ['add()', () => mptcp.pm.add(undefined as never), 'ERR_INVALID_ARG_TYPE'],
+    ['add({address: 5})', () => mptcp.pm.add({ address: 5 as never }), 'ERR_INVALID_ARG_TYPE'],
+    ["add({address: 'x'})", () => mptcp.pm.add({ address: 'not-an-ip' }), 'ERR_INVALID_IP_ADDRESS'],
+    ['add id 0', () => mptcp.pm.add({ address: '10.0.0.1', id: 0 }), 'ERR_OUT_OF_RANGE'],
+    ['add bad flag', () => mptcp.pm.add({ address: '10.0.0.1', flags: ['nope' as never] }), 'ERR_INVALID_ARG_VALUE'],
+    ['add implicit', () => mptcp.pm.add({ address: '10.0.0.1', flags: ['implicit'] }), 'ERR_INVALID_ARG_VALUE'],
+    ['add signal+fullmesh', () => mptcp.pm.add({ address: '10.0.0.1', flags: ['signal', 'fullmesh'] }), 'ERR_INVALID_ARG_VALUE'],
+    ['add flags not array', () => mptcp.pm.add({ address: '10.0.0.1', flags: 'signal' as never }), 'ERR_INVALID_ARG_TYPE'],
+    ['add port 70000', () => mptcp.pm.add({ address: '10.0.0.1', flags: ['signal'], port: 70000 }), 'ERR_SOCKET_BAD_PORT'],
+    ['add port without signal', () => mptcp.pm.add({ address: '10.0.0.1', port: 80 }), 'ERR_INVALID_ARG_VALUE'],
+    ['add ifname and ifindex', () => mptcp.pm.add({ address: '10.0.0.1', ifname: 'lo', ifindex: 1 }), 'ERR_INVALID_ARG_VALUE'],
+    ['add ifindex -1', () => mptcp.pm.add({ address: '10.0.0.1', ifindex: -1 }), 'ERR_OUT_OF_RANGE'],
+    ['add unknown ifname', () => mptcp.pm.add({ address: '10.0.0.1', ifname: 'no-such-if0' }), 'ENODEV'],
+    ['setFlags(signal)', () => mptcp.pm.setFlags(1, ['signal']), 'ERR_INVALID_ARG_VALUE'],
+    ['setFlags(object)', () => mptcp.pm.setFlags({} as never, []), 'ERR_INVALID_ARG_TYPE'],
+    ['setFlags bad address', () => mptcp.pm.setFlags('1.2.3', []), 'ERR_INVALID_IP_ADDRESS'],
+    ['setLimits(null)', () => mptcp.pm.setLimits(null as never), 'ERR_INVALID_ARG_TYPE'],
+    ['setLimits subflows 9', () => mptcp.pm.setLimits({ subflows: 9 }), 'ERR_OUT_OF_RANGE'],
+    ['setLimits accepted -1', () => mptcp.pm.setLimits({ addAddrAccepted: -1 }), 'ERR_OUT_OF_RANGE'],
+    ["setLimits subflows '2'", () => mptcp.pm.setLimits({ subflows: '2' as never }), 'ERR_INVALID_ARG_TYPE'],
+  ];
+  for (const [name, fn, code] of cases) {
+    it(name, async () => {
+      await expect(fn()).rejects.toMatchObject({ code });
+    });
+  }
+});
