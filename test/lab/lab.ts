@@ -11,6 +11,9 @@
 // manager `signal` endpoints, optionally `backup`), and the client joins them.
 // This is the recipe of kernel-abi.md section 9, which needs no policy routing.
 //
+// Limits and endpoints are set with the library's own path-manager API, through
+// the `mptcp` command (bin/mptcp.js) run inside each namespace.
+//
 // Node scripts run inside a namespace as child processes (`ip netns exec`),
 // with an IPC channel back to the caller. Teardown always happens: names are
 // unique per run (prefix-pid-counter), labs are deleted on destroy(), on
@@ -268,6 +271,11 @@ export class Lab {
     return run('ip', ['netns', 'exec', this.nsOf(side), ...args], timeoutMs);
   }
 
+  /** Runs the library's `mptcp` command inside a namespace. */
+  mptcp(side: Side, args: string[]): Promise<RunResult> {
+    return this.exec(side, [process.execPath, path.join(repoRoot(), 'bin', 'mptcp.js'), ...args]);
+  }
+
   /** Runs `ip -n <ns> ...`. */
   ip(side: Side, args: string[]): Promise<RunResult> {
     return run('ip', ['-n', this.nsOf(side), ...args]);
@@ -292,8 +300,8 @@ export class Lab {
       }
     }
     const n = this.paths.length;
-    await this.ip('server', ['mptcp', 'limits', 'set', 'subflows', String(Math.max(n, 2)), 'add_addr_accepted', '0']);
-    await this.ip('client', ['mptcp', 'limits', 'set', 'subflows', String(Math.max(n, 2)), 'add_addr_accepted', String(Math.max(n, 2))]);
+    await this.mptcp('server', ['limits', 'set', 'subflows', String(Math.max(n, 2)), 'add_addr_accepted', '0']);
+    await this.mptcp('client', ['limits', 'set', 'subflows', String(Math.max(n, 2)), 'add_addr_accepted', String(Math.max(n, 2))]);
     if (announce) for (const p of this.paths.slice(1)) await this.announce(p.index);
   }
 
@@ -307,17 +315,21 @@ export class Lab {
   async announce(index: number): Promise<void> {
     const p = this.path(index);
     const id = 10 + index;
-    const args = ['mptcp', 'endpoint', 'add', p.serverAddress, 'id', String(id), 'dev', p.serverIf, 'signal'];
+    const args = ['endpoint', 'add', p.serverAddress, 'id', String(id), 'dev', p.serverIf, 'signal'];
     if (p.backup) args.push('backup');
-    await this.ip('server', args);
+    await this.mptcp('server', args);
     p.endpointId = id;
   }
 
-  /** The server withdraws path `index`'s address (endpoint deleted: RM_ADDR, its subflows close). */
+  /**
+   * The server withdraws path `index`'s address (endpoint deleted: RM_ADDR,
+   * its subflows close). Does nothing for a path that is not announced, such
+   * as path 1, the address the client connects to.
+   */
   async withdraw(index: number): Promise<void> {
     const p = this.path(index);
     if (p.endpointId === undefined) return;
-    await this.ip('server', ['mptcp', 'endpoint', 'delete', 'id', String(p.endpointId)]);
+    await this.mptcp('server', ['endpoint', 'delete', 'id', String(p.endpointId)]);
     p.endpointId = undefined;
   }
 
@@ -383,6 +395,11 @@ export class Lab {
     this.destroyed = true;
     live.delete(this);
   }
+}
+
+/** The repository root, from test/lab or from dist/lab. */
+function repoRoot(): string {
+  return path.resolve(__dirname, '..', '..');
 }
 
 /** The directory holding agent.mjs (this file's directory, compiled or not). */
