@@ -49,12 +49,13 @@
 // Pass/fail is informative: the exit status is non-zero only on errors.
 // All traffic stays inside the two namespaces the lab creates.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants as fsc, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { envNumber, median, quantile, table, which } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DOCS = path.join(here, '..', 'docs');
@@ -66,13 +67,7 @@ const { Lab, labUnavailableReason } = require('../dist/lab/lab.js');
 const argv = process.argv.slice(2);
 const JSON_OUT = argv.includes('--json');
 const QUICK = argv.includes('--quick') || /^(1|true|yes)$/i.test(process.env.LAB_QUICK ?? '');
-const envNum = (name, def) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return n;
-};
+const envNum = envNumber;
 const envList = (name, def) => {
   const v = process.env[name];
   if (v === undefined || v === '') return def;
@@ -117,16 +112,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, m
 
 // ----------------------------------------------------------- environment ----
 
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      accessSync(p, fsc.X_OK);
-      return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
 
 /**
  * The real Python 3 interpreter (not a pyenv shim: the sink's pid must be the
@@ -272,15 +257,6 @@ class PySink {
 
 // ----------------------------------------------------------------- stats ----
 
-function quantile(xs, q) {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-const median = (xs) => quantile(xs, 0.5);
 
 // MPTCP option bytes on every data segment. A first estimate of 20 was 4 short:
 // on 6.18 the receiver's tcpi_rcv_mss is 1424 at MTU 1500 (8924 at 9000), i.e.
@@ -692,13 +668,6 @@ async function backupRun() {
 
 // -------------------------------------------------------------- output ------
 
-function table(headers, rows, align) {
-  const cells = [headers, ...rows].map((r) => r.map((c) => String(c)));
-  const w = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const fmt = (r) => '| ' + r.map((c, i) => ((align?.[i] ?? 'l') === 'r' ? c.padStart(w[i]) : c.padEnd(w[i]))).join(' | ') + ' |';
-  const sep = '|' + w.map((x, i) => ((align?.[i] ?? 'l') === 'r' ? '-'.repeat(x + 1) + ':' : '-'.repeat(x + 2))).join('|') + '|';
-  return [fmt(cells[0]), sep, ...cells.slice(1).map(fmt)].join('\n');
-}
 
 const f = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const yesNo = (v) => (v === null || v === undefined ? 'n/a' : v === true ? 'yes' : v === false ? 'no' : String(v));

@@ -16,12 +16,12 @@
 // Env overrides: BENCH_ROUNDS, BENCH_MIB (per transfer), BENCH_CHUNK_KIB,
 //   BENCH_LAT_N (connects per mode), BENCH_CALLS (timed calls per function).
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants as fsc } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { envNumber, median, quantile, table, which } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PEER = path.join(here, 'peer.mjs');
@@ -33,13 +33,7 @@ const m = require('../dist/index.js');
 const argv = process.argv.slice(2);
 const JSON_OUT = argv.includes('--json');
 const QUICK = argv.includes('--quick') || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
-const envInt = (name, def) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return n;
-};
+const envInt = envNumber;
 const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY ?? 'throughput,latency,calls').split(',');
 const CFG = {
   // throughput: one transfer per mode per round, fresh process pairs every respawnEvery rounds
@@ -71,16 +65,6 @@ const log = (...a) => { if (!JSON_OUT) process.stderr.write(a.join(' ') + '\n');
 
 // ----------------------------------------------------------- environment ----
 
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      accessSync(p, fsc.X_OK);
-      return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
 
 const MPTCPIZE = which('mptcpize');
 const TASKSET = which('taskset');
@@ -185,15 +169,6 @@ async function stopPairs(pairs) {
 
 // ----------------------------------------------------------------- stats ----
 
-function quantile(xs, q) {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-const median = (xs) => quantile(xs, 0.5);
 
 /** Quantile of an already sorted typed array. */
 function sortedQuantile(s, q) {
@@ -396,13 +371,6 @@ async function callsPhase(result) {
 
 // -------------------------------------------------------------- output ------
 
-function table(headers, rows, align) {
-  const cells = [headers, ...rows].map((r) => r.map((c) => String(c)));
-  const w = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const fmt = (r) => '| ' + r.map((c, i) => ((align?.[i] ?? 'l') === 'r' ? c.padStart(w[i]) : c.padEnd(w[i]))).join(' | ') + ' |';
-  const sep = '|' + w.map((x, i) => ((align?.[i] ?? 'l') === 'r' ? '-'.repeat(x + 1) + ':' : '-'.repeat(x + 2))).join('|') + '|';
-  return [fmt(cells[0]), sep, ...cells.slice(1).map(fmt)].join('\n');
-}
 
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const yesNo = (v) => (v === null || v === undefined ? 'n/a' : v === true ? 'yes' : v === false ? 'no' : String(v));
