@@ -108,6 +108,14 @@ const TARGETS = {
 
 const log = (...a) => { if (!JSON_OUT) process.stderr.write(a.join(' ') + '\n'); };
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
+/** Settles a promise into { value, error: message | null }. */
+async function outcome(p) {
+  try {
+    return { value: await p, error: null };
+  } catch (err) {
+    return { value: undefined, error: err.message };
+  }
+}
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 // ----------------------------------------------------------- environment ----
@@ -505,13 +513,7 @@ async function failoverRun(cut) {
         if (cut !== 1) await lab.announce(cut);
       });
     })();
-    let sent;
-    let error = null;
-    try {
-      sent = await sendP;
-    } catch (err) {
-      error = err.message;
-    }
+    let { value: sent, error } = await outcome(sendP);
     await script;
     const rx = error ? null : await got.catch((err) => { error = err.message; return null; });
     await poller.stop();
@@ -633,15 +635,8 @@ async function backupRun() {
       await sleep(t0 + CFG.backupCutAtMs - now());
       const cutT = now() - t0;
       await lab.setLink(1, false);
-      let sent;
-      let error = null;
-      try {
-        sent = await sendP;
-      } catch (err) {
-        error = err.message;
-      } finally {
-        client.off('message', onProgress);
-      }
+      let { value: sent, error } = await outcome(sendP);
+      client.off('message', onProgress);
       const rx = error ? null : await got.catch((err) => { error = err.message; return null; });
       await client.request({ cmd: 'close', conn }).catch(() => {});
       const ackedOn = (s, p) => (s ? s.subflows.filter((sf) => sf.path === p).reduce((a, sf) => a + (sf.bytesAcked ?? 0), 0) : null);
