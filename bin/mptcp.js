@@ -10,6 +10,7 @@
 //   mptcp endpoint set (id N | ADDRESS) [backup|nobackup] [fullmesh|nofullmesh]
 //   mptcp limits [--json]
 //   mptcp limits set [subflows N] [add_addr_accepted N] [--json]
+//   mptcp monitor [--json]                  one line per event until interrupted
 //
 // Exit codes: 0 success, 1 the kernel refused (message says why), 2 usage error.
 'use strict';
@@ -30,6 +31,7 @@ Commands:
   limits                                show the limits
   limits set [subflows N] [add_addr_accepted N]
                                         change the limits (each 0-8)
+  monitor                               print path-manager events as they happen (Ctrl+C stops)
 
 Options:
   --json    print JSON instead of text
@@ -213,7 +215,44 @@ async function main(argv) {
     }
     throw new UsageError(`unknown limits command '${sub}'`);
   }
+  if (cmd === 'monitor') {
+    if (sub !== undefined) throw new UsageError(`unexpected '${sub}' after monitor`);
+    return runMonitor(m, json);
+  }
   throw new UsageError(`unknown command '${cmd}'`);
+}
+
+function formatEvent(e) {
+  const hex = (n) => n.toString(16).padStart(8, '0');
+  const parts = [`[${e.type}]`];
+  if (e.token !== undefined) parts.push(`token=${hex(e.token)}`);
+  if (e.localId !== undefined) parts.push(`locid=${e.localId}`);
+  if (e.remoteId !== undefined) parts.push(`remid=${e.remoteId}`);
+  if (e.localAddress !== undefined) parts.push(`saddr=${e.localAddress}`);
+  if (e.remoteAddress !== undefined) parts.push(`daddr=${e.remoteAddress}`);
+  if (e.localPort !== undefined) parts.push(`sport=${e.localPort}`);
+  if (e.remotePort !== undefined) parts.push(`dport=${e.remotePort}`);
+  if (e.backup !== undefined) parts.push(`backup=${e.backup ? 1 : 0}`);
+  if (e.ifindex !== undefined) parts.push(`ifindex=${e.ifindex}`);
+  if (e.error !== undefined) parts.push(`error=${e.error}`);
+  if (e.resetReasonName !== undefined) parts.push(`reset_reason=${e.resetReasonName}`);
+  if (e.serverSide) parts.push('server_side');
+  return parts.join(' ');
+}
+
+function runMonitor(m, json) {
+  const mon = m.monitor();
+  return new Promise((resolve, reject) => {
+    mon.on('error', reject);
+    mon.on('event', (e) => process.stdout.write((json ? JSON.stringify(e) : formatEvent(e)) + '\n'));
+    mon.on('ready', () => process.stderr.write('listening for MPTCP events (Ctrl+C stops)\n'));
+    const stop = () => {
+      mon.close();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 main(process.argv.slice(2)).then((code) => {

@@ -9,3 +9,4 @@ export type { SystemError, CodedError } from './errors';
 /** The in-kernel path manager: endpoints and limits of this network namespace. */
 export * as pm from './pm';
 export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits } from './pm';
+export { monitor, Monitor, type MptcpEvent, type MptcpEventType, type MonitorOptions } from './monitor';

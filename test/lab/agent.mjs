@@ -10,6 +10,9 @@
 //   send    { conn, bytes? | seconds?, sampleMs?, end? } -> { bytes, sha256, ms, isMptcp }
 //           (sha256: of everything sent on the connection so far; end defaults to true)
 //   end     { conn }                         -> {}          half-close (FIN) after pending writes
+//   monitor { conn? }                        -> {}          mptcp.monitor() (for conn's socket only, if given),
+//           each event forwarded as { type: 'mptcpEvent', event }, read with the async iterator
+//   unmonitor {}                             -> {}
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
 //   close   { conn }                         -> {}
@@ -151,7 +154,25 @@ function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
   });
 }
 
+let mon = null;
+
 const handlers = {
+  monitor: async ({ conn }) => {
+    mon?.close();
+    const socket = conn === undefined ? undefined : conns.get(conn)?.socket;
+    mon = mptcp.monitor(socket ? { socket } : {});
+    await mon.ready;
+    (async (m) => {
+      for await (const event of m) process.send({ type: 'mptcpEvent', event });
+      process.send({ type: 'mptcpEventEnd' });
+    })(mon).catch((err) => process.send({ type: 'mptcpEventError', error: err.message }));
+    return {};
+  },
+  unmonitor: () => {
+    mon?.close();
+    mon = null;
+    return {};
+  },
   serve,
   connect,
   send,

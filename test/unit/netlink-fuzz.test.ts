@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 const require = createRequire(import.meta.url);
 const nl = require('../../dist/netlink.js') as typeof import('../../lib/netlink');
 const pmInternal = require('../../dist/pm.js') as { decodeEndpoint: (b: Buffer | undefined) => unknown };
+const monInternal = require('../../dist/monitor.js') as { decodeEvent: (m: import('../../lib/netlink').GenlMessage) => unknown };
 
 /** A tiny deterministic PRNG, so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
@@ -31,7 +32,11 @@ function validSamples(): Buffer[] {
   err.writeUInt16LE(14, 36); err.writeUInt16LE(1, 38); err.write('bad thing\0', 40);
   const done = Buffer.alloc(20);
   done.writeUInt32LE(20, 0); done.writeUInt16LE(3, 4);
-  return [reply, reply6, err, done, Buffer.concat([reply, reply6, done])];
+  // A SUB_ESTABLISHED event: token, family, addresses, big-endian ports, ids, backup, if_idx.
+  const be16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+  const event = nl.genlMessage(30, 0, 0, 10, 1, [[1, nl.u32(0x404b4e83)], [2, nl.u16(2)], [5, Buffer.from([10, 0, 2, 1])], [7, Buffer.from([10, 0, 2, 2])],
+    [9, be16(42395)], [10, be16(38757)], [3, nl.u8(1)], [4, nl.u8(12)], [11, nl.u8(1)], [15, nl.s32(4)], [16, nl.u32(1)]]);
+  return [reply, reply6, err, done, Buffer.concat([reply, reply6, done]), event];
 }
 
 /** Runs every parser over one datagram the way the socket does. */
@@ -42,10 +47,11 @@ function parseAll(buf: Buffer): void {
       continue;
     }
     const g = nl.parseGenl(m.payload);
-    const nest = g.attrs.get(1); // MPTCP_PM_ATTR_ADDR
+    monInternal.decodeEvent(g);
+    const nest = g.cmd <= 7 ? g.attrs.get(1) : undefined; // MPTCP_PM_ATTR_ADDR of a command reply (events are 8+)
     pmInternal.decodeEndpoint(nest);
     if (nest) nl.parseAttrList(nest);
-    nl.getU8(g.attrs, 1); nl.getU16(g.attrs, 2); nl.getBe16(g.attrs, 3); nl.getU32(g.attrs, 4); nl.getS32(g.attrs, 5); nl.getString(g.attrs, 6);
+    if (g.cmd <= 7) { nl.getU8(g.attrs, 1); nl.getU16(g.attrs, 2); nl.getBe16(g.attrs, 3); nl.getU32(g.attrs, 4); nl.getS32(g.attrs, 5); nl.getString(g.attrs, 6); }
   }
 }
 
@@ -55,6 +61,11 @@ describe('netlink parser fuzz', () => {
     const [reply] = validSamples();
     const [m] = nl.parseMessages(reply);
     expect(pmInternal.decodeEndpoint(nl.parseGenl(m.payload).attrs.get(1))).toMatchObject({ id: 7, address: '10.0.0.1', port: 80, flags: ['signal', 'backup'] });
+    const ev = nl.parseMessages(validSamples()[5])[0];
+    expect(monInternal.decodeEvent(nl.parseGenl(ev.payload))).toEqual({
+      type: 'subflowEstablished', token: 0x404b4e83, family: 4, localAddress: '10.0.2.1', remoteAddress: '10.0.2.2',
+      localPort: 42395, remotePort: 38757, localId: 1, remoteId: 12, backup: true, ifindex: 4, resetReason: 1, resetReasonName: 'mptcp-error',
+    });
     const errMsg = nl.parseMessages(validSamples()[2])[0];
     expect(nl.parseError(errMsg)).toEqual({ error: -22, message: 'bad thing' });
   });

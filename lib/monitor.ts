@@ -1,0 +1,252 @@
+// MPTCP path-manager events (generic netlink family `mptcp_pm`, multicast
+// group `mptcp_pm_events`), decoded and typed: connections created,
+// established and closed, addresses announced and removed, subflows up, down
+// and changing priority, listeners. Byte orders follow kernel-abi.md 5.6:
+// event ports are big-endian, addresses network order.
+import { EventEmitter } from 'node:events';
+import type * as net from 'node:net';
+import { errInvalidArgType, errInvalidArgValue } from './errors';
+import { getInfo } from './info';
+import { GenlSocket, getBe16, getS32, getU16, getU32, getU8, type GenlMessage } from './netlink';
+import { formatIPv6 } from './decode';
+
+const EVENT_GROUP = 'mptcp_pm_events';
+
+/** Event names by the kernel's `MPTCP_EVENT_*` value. */
+const EVENT_TYPES: Record<number, MptcpEventType> = {
+  1: 'created',
+  2: 'established',
+  3: 'closed',
+  6: 'announced',
+  7: 'removed',
+  10: 'subflowEstablished',
+  11: 'subflowClosed',
+  13: 'subflowPriority',
+  15: 'listenerCreated',
+  16: 'listenerClosed',
+};
+
+export type MptcpEventType =
+  | 'created' | 'established' | 'closed' | 'announced' | 'removed'
+  | 'subflowEstablished' | 'subflowClosed' | 'subflowPriority'
+  | 'listenerCreated' | 'listenerClosed';
+
+/** RFC 8684 MP_TCPRST reason codes. */
+const RESET_REASONS = ['unspecified', 'mptcp-error', 'lack-of-resources', 'administratively-prohibited', 'too-much-outstanding-data', 'unacceptable-performance', 'middlebox-interference'] as const;
+
+/** One path-manager event. Fields the kernel did not send are absent. */
+export interface MptcpEvent {
+  type: MptcpEventType;
+  /** The connection's token (as `getInfo(socket).token`); absent for listener events. */
+  token?: number;
+  family?: 4 | 6;
+  localAddress?: string;
+  localPort?: number;
+  remoteAddress?: string;
+  remotePort?: number;
+  localId?: number;
+  remoteId?: number;
+  /** Subflow events: whether the subflow is a backup one. */
+  backup?: boolean;
+  /** Subflow events: the socket error, when one is set. */
+  error?: number;
+  /** Subflow events: the interface the subflow is bound to, when bound. */
+  ifindex?: number;
+  /** `subflowClosed` after an MP_TCPRST: the reason code and its name. */
+  resetReason?: number;
+  resetReasonName?: string;
+  resetFlags?: number;
+  /** `created` / `established`: true on the server side. */
+  serverSide?: boolean;
+  /** Raw MPTCP_ATTR_FLAGS, when sent. */
+  flags?: number;
+  timeout?: number;
+}
+
+const A = {
+  TOKEN: 1, FAMILY: 2, LOC_ID: 3, REM_ID: 4, SADDR4: 5, SADDR6: 6, DADDR4: 7, DADDR6: 8, SPORT: 9, DPORT: 10,
+  BACKUP: 11, ERROR: 12, FLAGS: 13, TIMEOUT: 14, IF_IDX: 15, RESET_REASON: 16, RESET_FLAGS: 17, SERVER_SIDE: 18,
+} as const;
+const FLAG_SERVER_SIDE = 1 << 1;
+
+function addr(m: GenlMessage, v4: number, v6: number): { address: string; family: 4 | 6 } | undefined {
+  const a4 = m.attrs.get(v4);
+  if (a4 && a4.length >= 4) return { address: `${a4[0]}.${a4[1]}.${a4[2]}.${a4[3]}`, family: 4 };
+  const a6 = m.attrs.get(v6);
+  if (a6 && a6.length >= 16) return { address: formatIPv6(new DataView(a6.buffer, a6.byteOffset, 16), 0), family: 6 };
+  return undefined;
+}
+
+/** @internal Decodes one event message; null for event types this library does not know. Exported for tests. */
+export function decodeEvent(m: GenlMessage): MptcpEvent | null {
+  const type = EVENT_TYPES[m.cmd];
+  if (!type) return null;
+  const a = m.attrs;
+  const e: MptcpEvent = { type };
+  const token = getU32(a, A.TOKEN, 'event token');
+  if (token !== undefined) e.token = token;
+  const fam = getU16(a, A.FAMILY, 'event family');
+  const src = addr(m, A.SADDR4, A.SADDR6);
+  const dst = addr(m, A.DADDR4, A.DADDR6);
+  if (fam === 2) e.family = 4;
+  else if (fam === 10) e.family = 6;
+  else if (src || dst) e.family = (src ?? dst)!.family; // ANNOUNCED has no family attribute
+  if (src) e.localAddress = src.address;
+  const sport = getBe16(a, A.SPORT, 'event sport');
+  if (sport !== undefined) e.localPort = sport;
+  if (dst) e.remoteAddress = dst.address;
+  const dport = getBe16(a, A.DPORT, 'event dport');
+  if (dport !== undefined) e.remotePort = dport;
+  const lid = getU8(a, A.LOC_ID, 'event loc_id');
+  if (lid !== undefined) e.localId = lid;
+  const rid = getU8(a, A.REM_ID, 'event rem_id');
+  if (rid !== undefined) e.remoteId = rid;
+  const backup = getU8(a, A.BACKUP, 'event backup');
+  if (backup !== undefined) e.backup = backup !== 0;
+  const error = getU8(a, A.ERROR, 'event error');
+  if (error !== undefined) e.error = error;
+  const ifindex = getS32(a, A.IF_IDX, 'event if_idx');
+  if (ifindex !== undefined) e.ifindex = ifindex;
+  const reason = getU32(a, A.RESET_REASON, 'event reset_reason');
+  if (reason !== undefined) {
+    e.resetReason = reason;
+    e.resetReasonName = RESET_REASONS[reason] ?? `unknown-${reason}`;
+  }
+  const rflags = getU32(a, A.RESET_FLAGS, 'event reset_flags');
+  if (rflags !== undefined) e.resetFlags = rflags;
+  const flags = getU16(a, A.FLAGS, 'event flags');
+  if (flags !== undefined) e.flags = flags;
+  const serverSide = getU8(a, A.SERVER_SIDE, 'event server_side');
+  if (type === 'created' || type === 'established') e.serverSide = ((flags ?? 0) & FLAG_SERVER_SIDE) !== 0 || serverSide === 1;
+  const timeout = getU32(a, A.TIMEOUT, 'event timeout');
+  if (timeout !== undefined) e.timeout = timeout;
+  return e;
+}
+
+export interface MonitorOptions {
+  /** Only events of the connection under this socket (matched by its token). */
+  socket?: net.Socket;
+  /** Only events of the connection with this token. */
+  token?: number;
+}
+
+/**
+ * A live subscription to MPTCP path-manager events of this network namespace.
+ * An EventEmitter (`'event'` for every event, and one event per type name,
+ * `'ready'` once subscribed, `'error'`, `'close'`) and an async iterator.
+ */
+export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
+  private sock: GenlSocket | null = null;
+  private closed = false;
+  private readonly token: number | undefined;
+  private readonly queue: MptcpEvent[] = [];
+  private readonly waiters: { resolve: (r: IteratorResult<MptcpEvent>) => void; reject: (e: Error) => void }[] = [];
+  private failure: Error | null = null;
+  /** Resolves once the monitor is subscribed (events from then on are delivered); rejects on EPERM and the like. */
+  readonly ready: Promise<void>;
+
+  /** @internal Use {@link monitor}. */
+  constructor(token: number | undefined) {
+    super();
+    this.token = token;
+    this.ready = this.open();
+    this.ready.catch(() => { /* reported as 'error' */ });
+  }
+
+  private async open(): Promise<void> {
+    let sock: GenlSocket;
+    try {
+      sock = new GenlSocket();
+    } catch (err) {
+      this.fail(err as Error);
+      throw err;
+    }
+    this.sock = sock;
+    try {
+      const family = await sock.resolveFamily('mptcp_pm');
+      const group = family.groups.get(EVENT_GROUP);
+      if (group === undefined) throw Object.assign(new Error(`the kernel's mptcp_pm family has no ${EVENT_GROUP} group`), { code: 'ENOENT' });
+      if (this.closed) return;
+      sock.join(group, `mptcp_pm join ${EVENT_GROUP}`);
+      sock.onEvent = (m) => this.onMessage(m);
+      sock.onError = (err) => this.emit('warning', err);
+      sock.setRef(true);
+      this.emit('ready');
+    } catch (err) {
+      this.fail(err as Error);
+      throw err;
+    }
+  }
+
+  private onMessage(m: GenlMessage): void {
+    let e: MptcpEvent | null;
+    try {
+      e = decodeEvent(m);
+    } catch (err) {
+      this.emit('warning', err);
+      return;
+    }
+    if (!e || (this.token !== undefined && e.token !== this.token)) return;
+    this.emit('event', e);
+    this.emit(e.type, e);
+    const w = this.waiters.shift();
+    if (w) w.resolve({ value: e, done: false });
+    else this.queue.push(e);
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    this.close();
+  }
+
+  /** Stops the subscription and releases the netlink socket. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock?.close();
+    this.sock = null;
+    for (const w of this.waiters.splice(0)) w.resolve({ value: undefined, done: true });
+    process.nextTick(() => this.emit('close'));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<MptcpEvent> {
+    return {
+      next: () => {
+        const e = this.queue.shift();
+        if (e) return Promise.resolve({ value: e, done: false });
+        if (this.failure) return Promise.reject(this.failure);
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+      },
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+/**
+ * Subscribes to MPTCP path-manager events of this network namespace (needs
+ * CAP_NET_ADMIN: without it `'error'` / `ready` reject with `EPERM`). With
+ * `socket` (or `token`), only that connection's events are delivered.
+ *
+ * @example
+ * const mon = mptcp.monitor();
+ * for await (const ev of mon) console.log(ev.type, ev.token, ev.remoteAddress);
+ */
+export function monitor(options: MonitorOptions = {}): Monitor {
+  if (options === null || typeof options !== 'object') throw errInvalidArgType('options', ['Object'], options);
+  let token = options.token;
+  if (token !== undefined && (typeof token !== 'number' || !Number.isInteger(token) || token < 0 || token > 0xffffffff)) {
+    throw errInvalidArgValue('options.token', token, 'must be a 32-bit unsigned integer');
+  }
+  if (options.socket !== undefined) {
+    const info = getInfo(options.socket);
+    if (!info) throw errInvalidArgValue('options.socket', '[socket]', 'is not an MPTCP connection');
+    token = info.token;
+  }
+  return new Monitor(token);
+}
