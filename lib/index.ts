@@ -8,5 +8,5 @@ export type { MptcpMode } from './mode';
 export type { SystemError, CodedError } from './errors';
 /** The in-kernel path manager: endpoints and limits of this network namespace. */
 export * as pm from './pm';
-export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits } from './pm';
+export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits, ConnectionRef, SubflowEnds } from './pm';
 export { monitor, Monitor, type MptcpEvent, type MptcpEventType, type MonitorOptions } from './monitor';

@@ -13,6 +13,7 @@
 //   monitor { conn? }                        -> {}          mptcp.monitor() (for conn's socket only, if given),
 //           each event forwarded as { type: 'mptcpEvent', event }, read with the async iterator
 //   unmonitor {}                             -> {}
+//   pm      { fn, conn?, args }              -> { value }   mptcp.pm[fn](conn's socket?, ...args)
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
 //   close   { conn }                         -> {}
@@ -167,6 +168,10 @@ const handlers = {
       process.send({ type: 'mptcpEventEnd' });
     })(mon).catch((err) => process.send({ type: 'mptcpEventError', error: err.message }));
     return {};
+  },
+  pm: async ({ fn, conn, args = [] }) => {
+    const target = conn === undefined ? [] : [conns.get(conn)?.socket];
+    return { value: plain((await mptcp.pm[fn](...target, ...args)) ?? null) };
   },
   unmonitor: () => {
     mon?.close();

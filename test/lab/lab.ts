@@ -41,8 +41,10 @@ export interface LabOptions {
   rateMbit?: number;
   /** MTU of every veth (default 1500). */
   mtu?: number;
-  /** Whether the server announces paths 2..N (default true). */
+  /** Whether the server announces paths 2..N (default true; never with a userspace server PM). */
   announce?: boolean;
+  /** Namespaces whose path manager is the userspace one (net.mptcp.path_manager). */
+  userspacePm?: Side[];
 }
 
 export interface LabPath {
@@ -254,7 +256,7 @@ export class Lab {
     const lab = new Lab(`${PREFIX}-${process.pid}-${++counter}`, paths, options.mtu ?? 1500);
     live.add(lab);
     try {
-      await lab.build(options.announce ?? true);
+      await lab.build(options.announce ?? true, options.userspacePm ?? []);
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -281,9 +283,10 @@ export class Lab {
     return run('ip', ['-n', this.nsOf(side), ...args]);
   }
 
-  private async build(announce: boolean): Promise<void> {
+  private async build(announce: boolean, userspacePm: Side[]): Promise<void> {
     await run('ip', ['netns', 'add', this.client]);
     await run('ip', ['netns', 'add', this.server]);
+    for (const side of userspacePm) await this.exec(side, ['sysctl', '-q', '-w', 'net.mptcp.path_manager=userspace']);
     for (const side of ['client', 'server'] as const) await this.ip(side, ['link', 'set', 'lo', 'up']);
     for (const p of this.paths) {
       await run('ip', ['link', 'add', p.clientIf, 'netns', this.client, 'mtu', String(this.mtu), 'type', 'veth',
@@ -302,7 +305,7 @@ export class Lab {
     const n = this.paths.length;
     await this.mptcp('server', ['limits', 'set', 'subflows', String(Math.max(n, 2)), 'add_addr_accepted', '0']);
     await this.mptcp('client', ['limits', 'set', 'subflows', String(Math.max(n, 2)), 'add_addr_accepted', String(Math.max(n, 2))]);
-    if (announce) for (const p of this.paths.slice(1)) await this.announce(p.index);
+    if (announce && !userspacePm.includes('server')) for (const p of this.paths.slice(1)) await this.announce(p.index);
   }
 
   path(index: number): LabPath {

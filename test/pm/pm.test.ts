@@ -2,6 +2,7 @@
 // of the test's own (never the host's): what the library adds, `ip mptcp
 // endpoint show` lists, and what `ip mptcp` adds, the library lists.
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mptcp } from '../helpers/net';
@@ -162,6 +163,15 @@ describe('mptcp.pm rejects invalid input before sending anything', () => {
     ['setLimits subflows 9', () => mptcp.pm.setLimits({ subflows: 9 }), 'ERR_OUT_OF_RANGE'],
     ['setLimits accepted -1', () => mptcp.pm.setLimits({ addAddrAccepted: -1 }), 'ERR_OUT_OF_RANGE'],
     ["setLimits subflows '2'", () => mptcp.pm.setLimits({ subflows: '2' as never }), 'ERR_INVALID_ARG_TYPE'],
+    ["announce('x')", () => mptcp.pm.announce('x' as never, { address: '10.0.0.1', id: 1 }), 'ERR_INVALID_ARG_TYPE'],
+    ['announce id 0', () => mptcp.pm.announce(1, { address: '10.0.0.1', id: 0 }), 'ERR_OUT_OF_RANGE'],
+    ['announce bad address', () => mptcp.pm.announce(1, { address: '10.0.0', id: 1 }), 'ERR_INVALID_IP_ADDRESS'],
+    ['remove(-1)', () => mptcp.pm.remove(-1, 3), 'ERR_OUT_OF_RANGE'],
+    ['createSubflow without localId', () => mptcp.pm.createSubflow(1, { localAddress: '10.0.0.1', remoteAddress: '10.0.0.2', remotePort: 80 }), 'ERR_INVALID_ARG_TYPE'],
+    ['createSubflow port 0', () => mptcp.pm.createSubflow(1, { localAddress: '10.0.0.1', localId: 2, remoteAddress: '10.0.0.2', remotePort: 0 }), 'ERR_SOCKET_BAD_PORT'],
+    ['destroySubflow bad localPort', () => mptcp.pm.destroySubflow(1, { localAddress: '10.0.0.1', localPort: 70000, remoteAddress: '10.0.0.2', remotePort: 80 }), 'ERR_SOCKET_BAD_PORT'],
+    ["setBackup(..., 'yes')", () => mptcp.pm.setBackup(1, { localAddress: '10.0.0.1', remoteAddress: '10.0.0.2', remotePort: 80 }, 'yes' as never), 'ERR_INVALID_ARG_TYPE'],
+    ['listAnnounced(plain socket)', () => mptcp.pm.listAnnounced(new net.Socket()), 'ERR_INVALID_ARG_VALUE'],
   ];
   for (const [name, fn, code] of cases) {
     it(name, async () => {
