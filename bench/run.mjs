@@ -12,7 +12,7 @@
 // Usage: npm run bench [-- --json] [-- --quick] [-- --only=throughput,latency,calls]
 //   --json            print the results as JSON instead of tables
 //   --quick           ~30 s run (also BENCH_QUICK=1)
-//   --only=LIST       run only these phases (also BENCH_ONLY)
+//   --only=LIST       run only these phases: throughput,latency,calls,pm (also BENCH_ONLY)
 // Env overrides: BENCH_ROUNDS, BENCH_MIB (per transfer), BENCH_CHUNK_KIB,
 //   BENCH_LAT_N (connects per mode), BENCH_CALLS (timed calls per function).
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,7 +34,7 @@ const argv = process.argv.slice(2);
 const JSON_OUT = argv.includes('--json');
 const QUICK = argv.includes('--quick') || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
 const envInt = envNumber;
-const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY ?? 'throughput,latency,calls').split(',');
+const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.env.BENCH_ONLY ?? 'throughput,latency,calls,pm').split(',');
 const CFG = {
   // throughput: one transfer per mode per round, fresh process pairs every respawnEvery rounds
   rounds: envInt('BENCH_ROUNDS', QUICK ? 40 : 120),
@@ -369,6 +369,50 @@ async function callsPhase(result) {
   result.calls = { unit: 'µs/call', calls: CFG.calls, batches: CFG.callBatches, mptcp: r.mptcp, subflows: r.subflows, stats };
 }
 
+/**
+ * Path-manager round trips in this process: pm.list() (GET_ADDR dump) and
+ * pm.getLimits() over the library's netlink socket, against the way an app
+ * would otherwise ask: one `ip mptcp endpoint show` process. Read-only.
+ */
+async function pmPhase(result) {
+  const n = QUICK ? 500 : 2000;
+  const batches = 10;
+  const per = Math.ceil(n / batches);
+  const time = async (fn) => {
+    for (let i = 0; i < Math.min(200, per); i++) await fn();
+    const us = [];
+    for (let b = 0; b < batches; b++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < per; i++) await fn();
+      us.push(Number(process.hrtime.bigint() - t0) / 1e3 / per);
+    }
+    return { usMedian: median(us), usMin: Math.min(...us), usMax: Math.max(...us) };
+  };
+  const stats = {};
+  try {
+    stats['pm.list()'] = await time(() => m.pm.list());
+    stats['pm.getLimits()'] = await time(() => m.pm.getLimits());
+  } catch (err) {
+    result.warnings.push(`pm round trips not measured: ${err.message}`);
+    return;
+  }
+  const ip = which('ip');
+  if (ip) {
+    const { execFile } = await import('node:child_process');
+    const run = () => new Promise((resolve, reject) => execFile(ip, ['mptcp', 'endpoint', 'show'], (err) => (err ? reject(err) : resolve())));
+    const us = [];
+    for (let i = 0; i < (QUICK ? 20 : 60); i++) {
+      const t0 = process.hrtime.bigint();
+      await run();
+      us.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+    stats['ref: `ip mptcp endpoint show` process'] = { usMedian: median(us), usMin: Math.min(...us), usMax: Math.max(...us) };
+  }
+  const endpoints = (await m.pm.list()).length;
+  log('pm: done');
+  result.pm = { unit: 'µs/call', calls: n, batches, endpoints, stats };
+}
+
 // -------------------------------------------------------------- output ------
 
 
@@ -411,8 +455,8 @@ function summarize(result) {
   }
   const c = result.checks;
   push('mptcpize baseline was MPTCP', c.mptcpize, 'yes', c.mptcpize === null ? noBase : c.mptcpize === true);
-  push('lib connections were MPTCP', c.lib, 'yes', c.lib === true);
-  push('tcp baseline was plain TCP', c.tcp, 'yes', c.tcp === true);
+  push('lib connections were MPTCP', c.lib, 'yes', c.lib === null ? null : c.lib === true);
+  push('tcp baseline was plain TCP', c.tcp, 'yes', c.tcp === null ? null : c.tcp === true);
   return rows;
 }
 
@@ -473,6 +517,16 @@ function printTables(result) {
       Object.entries(c.stats).map(([name, s]) => [name, f(s.usMedian, 3), f(s.usMin, 3), f(s.usMax, 3),
         TARGETS[name] !== undefined ? `<= ${TARGETS[name]}` : '(reference)']),
       ['l', 'r', 'r', 'r', 'l']));
+    out.push('');
+  }
+
+  const p = result.pm;
+  if (p) {
+    out.push(`4. Path-manager round trip in this process, µs/call (${p.calls} sequential awaited calls in ${p.batches} batches; ${p.endpoints} endpoint(s) here)`);
+    out.push(table(['call', 'median', 'best', 'worst'],
+      Object.entries(p.stats).map(([name, s]) => [name, f(s.usMedian, 1), f(s.usMin, 1), f(s.usMax, 1)]), ['l', 'r', 'r', 'r']));
+    const ref = p.stats['ref: `ip mptcp endpoint show` process'];
+    if (ref) out.push(`pm.list() / one ip process: ${f(p.stats['pm.list()'].usMedian / ref.usMedian, 4)}`);
     out.push('');
   }
 
@@ -539,6 +593,7 @@ async function main() {
   if (ONLY.includes('throughput')) await throughputPhase(result);
   if (ONLY.includes('latency')) await latencyPhase(result);
   if (ONLY.includes('calls')) await callsPhase(result);
+  if (ONLY.includes('pm')) await pmPhase(result);
 
   result.checks = {
     lib: modeCheck(result, 'lib', true),
