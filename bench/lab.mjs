@@ -75,7 +75,7 @@ const envList = (name, def) => {
   if (xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`${name} must be a comma list of positive numbers, got ${v}`);
   return xs;
 };
-const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.env.LAB_ONLY ?? 'aggregation,failover,backup').split(',');
+const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.env.LAB_ONLY ?? 'aggregation,failover,backup,events').split(',');
 const CFG = {
   rates: envList('LAB_RATES', [20, 50, 100]), // Mbit/s per path, both paths alike
   mtus: envList('LAB_MTUS', [1500, 9000]),
@@ -603,6 +603,43 @@ async function failoverPhase(result) {
 
 // --------------------------------------------------------------- backup ----
 
+/**
+ * Events: library connections churn (opened, closed once connected) across
+ * the lab while mptcp.monitor() in the client namespace counts what it is
+ * delivered; `ip mptcp monitor` in the same namespace counts the same events
+ * as the oracle (a lower count for the library would mean lost events).
+ */
+async function eventsPhase(result) {
+  const n = QUICK ? 400 : 2000;
+  const lab = await Lab.create({ paths: 2 });
+  try {
+    const [server, client] = await Promise.all([lab.agent('server'), lab.agent('client')]);
+    const { port } = await server.request({ cmd: 'serve', kind: 'lib' });
+    const ip = spawn('ip', ['netns', 'exec', lab.client, 'ip', 'mptcp', 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let ipLines = 0;
+    ip.stdout.setEncoding('utf8');
+    ip.stdout.on('data', (d) => { ipLines += d.split('\n').length - 1; });
+    const ipExit = new Promise((resolve) => ip.on('exit', resolve));
+    await client.request({ cmd: 'countEvents' });
+    await sleep(500); // ip mptcp monitor has no ready signal
+    const churn = await client.request({ cmd: 'churn', host: lab.paths[0].serverAddress, port, n, concurrency: 8 }, 300_000);
+    await sleep(1000); // let the last events arrive
+    const counts = await client.request({ cmd: 'eventCounts' });
+    ip.kill('SIGINT');
+    await ipExit;
+    const spanMs = counts.lastMs - counts.firstMs;
+    result.events = {
+      connections: n, churnMs: churn.ms, connectionsPerSec: n / (churn.ms / 1000),
+      libEvents: counts.total, ipEvents: ipLines, byType: counts.byType,
+      eventsPerSec: spanMs > 0 ? counts.total / (spanMs / 1000) : NaN,
+      libOverIp: ipLines > 0 ? counts.total / ipLines : NaN,
+    };
+    log(`events: ${counts.total} delivered, ip saw ${ipLines}`);
+  } finally {
+    await lab.destroy();
+  }
+}
+
 async function backupPhase(result) {
   const runs = [];
   for (let rep = 0; rep < CFG.scenarioReps; rep++) {
@@ -723,6 +760,11 @@ function summarize(result) {
     if (c.kernel !== undefined) push('kernel baseline MPTCP with 2 subflows', c.kernel, 'yes', c.kernel === null ? 'baseline unavailable' : c.kernel === true);
     if (c.tcp !== undefined) push('tcp baseline plain TCP', c.tcp, 'yes', c.tcp === true);
   }
+  if (result.events) {
+    const e = result.events;
+    push('monitor: events delivered / ip mptcp monitor', f(e.libOverIp, 3), '= 1 (none lost)', e.libOverIp === 1);
+    push('monitor: events per second delivered', f(e.eventsPerSec, 0), '(info)', null);
+  }
   return rows;
 }
 
@@ -804,6 +846,14 @@ function printTables(result) {
     out.push('');
   }
 
+  const ev = result.events;
+  if (ev) {
+    out.push(`4. Events: ${ev.connections} library connections opened and closed across the lab (8 at a time) while mptcp.monitor() counts in the client namespace`);
+    out.push(table(['connections/s', 'events (monitor)', 'events (ip mptcp monitor)', 'monitor / ip', 'events/s delivered', 'by type'],
+      [[f(ev.connectionsPerSec, 0), ev.libEvents, ev.ipEvents, f(ev.libOverIp, 3), f(ev.eventsPerSec, 0),
+        Object.entries(ev.byType).map(([k, v]) => `${k} ${v}`).join(', ')]], ['r', 'r', 'r', 'r', 'r', 'l']));
+    out.push('');
+  }
   out.push('Summary (pass/fail is informative only)');
   out.push(table(['metric', 'measured', 'target', 'pass/fail'],
     result.summary.map((r) => [r.metric, typeof r.measured === 'number' ? (Number.isInteger(r.measured) ? String(r.measured) : f(r.measured, 1)) : yesNo(r.measured),
@@ -941,6 +991,7 @@ async function main() {
   if (ONLY.includes('aggregation')) await aggregationPhase(result, python);
   if (ONLY.includes('failover')) await failoverPhase(result);
   if (ONLY.includes('backup')) await backupPhase(result);
+  if (ONLY.includes('events')) await eventsPhase(result);
   result.checks = checks(result);
   if (result.checks?.lib === false) result.warnings.push('not every lib connection was MPTCP with 2 subflows and a matching checksum');
   if (result.checks?.kernel === false) result.warnings.push('not every kernel-baseline connection was MPTCP with 2 subflows');

@@ -14,6 +14,9 @@
 //           each event forwarded as { type: 'mptcpEvent', event }, read with the async iterator
 //   unmonitor {}                             -> {}
 //   pm      { fn, conn?, args }              -> { value }   mptcp.pm[fn](conn's socket?, ...args)
+//   countEvents {}                           -> {}          a monitor that only counts events by type
+//   eventCounts {}                           -> { total, byType, firstMs, lastMs } and stops counting
+//   churn   { host, port, n, concurrency }   -> { ms, opened } n library connections, each closed once connected
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
 //   close   { conn }                         -> {}
@@ -156,6 +159,7 @@ function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
 }
 
 let mon = null;
+let counter = null;
 
 const handlers = {
   monitor: async ({ conn }) => {
@@ -173,6 +177,42 @@ const handlers = {
     const target = conn === undefined ? [] : [conns.get(conn)?.socket];
     return { value: plain((await mptcp.pm[fn](...target, ...args)) ?? null) };
   },
+  countEvents: async () => {
+    counter?.mon.close();
+    const c = { mon: mptcp.monitor(), total: 0, byType: {}, firstMs: 0, lastMs: 0 };
+    c.mon.on('event', (e) => {
+      const t = now();
+      if (c.total++ === 0) c.firstMs = t;
+      c.lastMs = t;
+      c.byType[e.type] = (c.byType[e.type] ?? 0) + 1;
+    });
+    await c.mon.ready;
+    counter = c;
+    return {};
+  },
+  eventCounts: () => {
+    const c = counter;
+    counter = null;
+    c?.mon.close();
+    return c ? { total: c.total, byType: c.byType, firstMs: c.firstMs, lastMs: c.lastMs } : { total: 0, byType: {} };
+  },
+  churn: ({ host, port, n, concurrency = 8 }) => new Promise((resolve, reject) => {
+    const t0 = now();
+    let started = 0;
+    let finished = 0;
+    const one = () => {
+      if (started >= n) return;
+      started++;
+      const s = mptcp.connect({ host, port });
+      s.once('connect', () => s.destroy());
+      s.once('error', reject);
+      s.once('close', () => {
+        if (++finished === n) resolve({ ms: now() - t0, opened: n });
+        else one();
+      });
+    };
+    for (let i = 0; i < Math.min(concurrency, n); i++) one();
+  }),
   unmonitor: () => {
     mon?.close();
     mon = null;
