@@ -179,3 +179,18 @@ describe('mptcp.pm rejects invalid input before sending anything', () => {
     });
   }
 });
+
+describe('mptcp.monitor rejects invalid input synchronously', () => {
+  const cases: [string, () => unknown, string][] = [
+    ["monitor('x')", () => mptcp.monitor('x' as never), 'ERR_INVALID_ARG_TYPE'],
+    ['monitor(null)', () => mptcp.monitor(null as never), 'ERR_INVALID_ARG_TYPE'],
+    ['monitor({ token: -1 })', () => mptcp.monitor({ token: -1 }), 'ERR_INVALID_ARG_VALUE'],
+    ['monitor({ token: 1.5 })', () => mptcp.monitor({ token: 1.5 }), 'ERR_INVALID_ARG_VALUE'],
+    ['monitor({ socket: plain socket })', () => mptcp.monitor({ socket: new net.Socket() }), 'ERR_INVALID_ARG_VALUE'],
+  ];
+  for (const [name, fn, code] of cases) {
+    it(name, () => {
+      expect(fn).toThrow(expect.objectContaining({ code }));
+    });
+  }
+});
