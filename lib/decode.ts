@@ -209,6 +209,13 @@ export function formatIPv6(v: DataView, off: number): string {
   return parts.join(':');
 }
 
+/** A 4-byte (IPv4) or 16-byte (IPv6) address in network order, as text; null for other lengths. */
+export function formatAddressBytes(b: Uint8Array): string | null {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length === 16) return formatIPv6(new DataView(b.buffer, b.byteOffset, 16), 0);
+  return null;
+}
+
 const AF_INET = 2;
 const AF_INET6 = 10;
 

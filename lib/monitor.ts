@@ -8,7 +8,7 @@ import type * as net from 'node:net';
 import { errInvalidArgType, errInvalidArgValue } from './errors';
 import { getInfo } from './info';
 import { GenlSocket, getBe16, getS32, getU16, getU32, getU8, type GenlMessage } from './netlink';
-import { formatIPv6 } from './decode';
+import { formatAddressBytes } from './decode';
 
 const EVENT_GROUP = 'mptcp_pm_events';
 
@@ -71,9 +71,9 @@ const FLAG_SERVER_SIDE = 1 << 1;
 
 function addr(m: GenlMessage, v4: number, v6: number): { address: string; family: 4 | 6 } | undefined {
   const a4 = m.attrs.get(v4);
-  if (a4 && a4.length >= 4) return { address: `${a4[0]}.${a4[1]}.${a4[2]}.${a4[3]}`, family: 4 };
+  if (a4 && a4.length >= 4) return { address: formatAddressBytes(a4.subarray(0, 4))!, family: 4 };
   const a6 = m.attrs.get(v6);
-  if (a6 && a6.length >= 16) return { address: formatIPv6(new DataView(a6.buffer, a6.byteOffset, 16), 0), family: 6 };
+  if (a6 && a6.length >= 16) return { address: formatAddressBytes(a6.subarray(0, 16))!, family: 6 };
   return undefined;
 }
 

@@ -4,7 +4,7 @@
 // libnl or mptcpd at run time. Attribute layouts: kernel-abi.md 5.2-5.4.
 import * as net from 'node:net';
 import { getBinding } from './binding';
-import { formatIPv6 } from './decode';
+import { formatAddressBytes } from './decode';
 import { getInfo } from './info';
 import { errInvalidArgType, errInvalidArgValue, errInvalidIpAddress, errOutOfRange, errSocketBadPort } from './errors';
 import {
@@ -180,19 +180,11 @@ export function decodeEndpoint(nested: Buffer | undefined): Endpoint | null {
   const a = parseAttrs(nested);
   const fam = getU16(a, ADDR.FAMILY, 'address family');
   const id = getU8(a, ADDR.ID, 'endpoint id') ?? 0;
-  let address: string;
-  let family: 4 | 6;
-  if (fam === AF_INET6 || (fam === undefined && a.has(ADDR.ADDR6))) {
-    const b = a.get(ADDR.ADDR6);
-    if (!b || b.length < 16) return null;
-    family = 6;
-    address = formatV6(b);
-  } else {
-    const b = a.get(ADDR.ADDR4);
-    if (!b || b.length < 4) return null;
-    family = 4;
-    address = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  }
+  const family: 4 | 6 = fam === AF_INET6 || (fam === undefined && a.has(ADDR.ADDR6)) ? 6 : 4;
+  const len = family === 6 ? 16 : 4;
+  const raw = a.get(family === 6 ? ADDR.ADDR6 : ADDR.ADDR4);
+  if (!raw || raw.length < len) return null;
+  const address = formatAddressBytes(raw.subarray(0, len))!;
   const bits = getU32(a, ADDR.FLAGS, 'endpoint flags') ?? 0;
   const ep: Endpoint = { id, address, family, flags: flagNames.filter(([, bit]) => bits & bit).map(([n]) => n) };
   const known = flagNames.reduce((m, [, bit]) => m | bit, 0);
@@ -207,8 +199,6 @@ export function decodeEndpoint(nested: Buffer | undefined): Endpoint | null {
   }
   return ep;
 }
-
-const formatV6 = (b: Buffer): string => formatIPv6(new DataView(b.buffer, b.byteOffset, b.byteLength), 0);
 
 function addrAttr(family: 4 | 6, bytes: Buffer): Attr[] {
   return [[ADDR.FAMILY, u16(family === 4 ? AF_INET : AF_INET6)], [family === 4 ? ADDR.ADDR4 : ADDR.ADDR6, bytes]];
@@ -266,7 +256,7 @@ export async function add(options: AddEndpointOptions): Promise<Endpoint> {
 }
 
 function normalize(address: string, family: 4 | 6): string {
-  return family === 4 ? address : formatV6(ipBytes(address, 6));
+  return family === 4 ? address : formatAddressBytes(ipBytes(address, 6))!;
 }
 
 /** Deletes the endpoint with this id (`ip mptcp endpoint delete id N`). */

@@ -179,11 +179,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
         n = recv(self->fd_, self->buffer_.data(), self->buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
       } while (n < 0 && errno == EINTR);
       if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        const int err = errno;  // the callback below may change errno
+        if (err == EAGAIN || err == EWOULDBLOCK) return;
         // ENOBUFS: the kernel dropped messages (a multicast burst). Reported,
         // and reading goes on.
-        self->Deliver(env, nullptr, 0, errno);
-        if (errno != ENOBUFS) return;
+        self->Deliver(env, nullptr, 0, err);
+        if (err != ENOBUFS) return;
         continue;
       }
       if (static_cast<size_t>(n) > self->buffer_.size()) {
