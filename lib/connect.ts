@@ -183,15 +183,29 @@ const kTcpSocketType = 0;
  * with `{ fd }`, which lets net identify the descriptor (guessHandleType:
  * three syscalls); later ones wrap the descriptor in a TCP handle of the
  * class net used then, and skip that probing, since the addon made the
- * descriptor and knows it is a TCP stream socket.
+ * descriptor and knows it is a TCP stream socket. If the constructor
+ * throws (an invalid option), the descriptor is released before rethrowing.
  */
-function socketOnFd(fd: number, options: Record<string, unknown>): net.Socket {
+function socketOnFd(b: NativeBinding, fd: number, options: Record<string, unknown>): net.Socket {
   if (tcpHandleClass) {
     const handle = new tcpHandleClass(kTcpSocketType);
-    if (handle.open(fd) === 0) return new net.Socket(socketOptions(options, { handle, manualStart: true }));
+    if (handle.open(fd) === 0) {
+      try {
+        return new net.Socket(socketOptions(options, { handle, manualStart: true }));
+      } catch (err) {
+        handle.close(); // the handle owns the descriptor now, and closes it
+        throw err;
+      }
+    }
     handle.close();
   }
-  const socket = new net.Socket(socketOptions(options, { fd, manualStart: true }));
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket(socketOptions(options, { fd, manualStart: true }));
+  } catch (err) {
+    b.close(fd);
+    throw err;
+  }
   const ctor = (socket as net.Socket & { _handle?: { constructor?: unknown } })._handle?.constructor;
   if (typeof ctor === 'function' && ctor.name === 'TCP') tcpHandleClass = ctor as TcpHandleClass;
   return socket;
@@ -241,12 +255,7 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   const opened = openStream(b, guess, mode);
   let socket: net.Socket;
   if (opened.fd >= 0) {
-    try {
-      socket = socketOnFd(opened.fd, options);
-    } catch (err) {
-      b.close(opened.fd);
-      throw err;
-    }
+    socket = socketOnFd(b, opened.fd, options); // releases the descriptor if it throws
   } else {
     socket = new net.Socket(socketOptions(options));
   }

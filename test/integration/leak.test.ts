@@ -59,4 +59,17 @@ describe.skipIf(!supported)(`descriptor hygiene${skipReason ? ` (skipped: ${skip
     await settle();
     expect(openFds()).toBe(before);
   });
+
+  it('connect() throwing on an invalid option releases the descriptor it made', async () => {
+    // Warm both construction paths (the first socket teaches the library Node's TCP handle class).
+    const warm = mptcp.connect({ port: 9, host: '127.0.0.1' });
+    warm.on('error', () => {});
+    warm.destroy();
+    await once(warm, 'close');
+    const before = openFds();
+    for (let i = 0; i < 100; i++) {
+      expect(() => mptcp.connect({ port: 9, host: '127.0.0.1', signal: 'not a signal' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    }
+    expect(openFds()).toBe(before);
+  });
 });
