@@ -7,7 +7,8 @@
         "native/socket.cc",
         "native/sockopt.cc",
         "native/poller.cc",
-        "native/netlink.cc"
+        "native/netlink.cc",
+        "native/loop.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -13,7 +13,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { getBinding } from './binding';
-import type { NativeBinding, NativeWatcher } from '../types/binding';
+import type { NativeAttempt, NativeBinding } from '../types/binding';
 import {
   errInvalidAddressFamily,
   errInvalidArgType,
@@ -93,13 +93,18 @@ interface Plan {
   noDelay: boolean;
   keepAlive: boolean;
   keepAliveInitialDelay: number;
-  /** The descriptor the socket's handle was opened on. */
-  anchorFd: number;
+  /**
+   * The family of the descriptor the socket's handle was opened on (owned by
+   * that handle; native attempts never use it, they own descriptors of their
+   * own and the winner is moved onto the handle's).
+   */
   anchorFamily: 4 | 6;
-  /** Whether the anchor descriptor has been used for an attempt. */
+  /** Whether net itself has been asked to connect the handle's descriptor. */
   anchorUsed: boolean;
   /** The attempt under way. */
-  current: { fd: number; watcher: NativeWatcher | null; timer: NodeJS.Timeout | null } | null;
+  current: { native: NativeAttempt; timer: NodeJS.Timeout | null } | null;
+  /** Whether the lookup has called back (a second call is net's EALREADY). */
+  lookedUp: boolean;
   done: boolean;
   /** Whether destroy() has been hooked to cancel native attempts (only once one starts). */
   hooked: boolean;
@@ -276,7 +281,7 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
     noDelay: Boolean(options.noDelay),
     keepAlive: Boolean(options.keepAlive),
     keepAliveInitialDelay: ~~((options.keepAliveInitialDelay as number | undefined ?? 0) / 1000),
-    anchorFd: opened.fd, anchorFamily: guess, anchorUsed: false, current: null, done: false, hooked: false,
+    anchorFamily: guess, anchorUsed: false, current: null, lookedUp: false, done: false, hooked: false,
   };
   try {
     return begin(plan, opened, ipFamily, wantFamily, autoSelectFamily as boolean, attemptTimeout as number, options);
@@ -311,12 +316,14 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && !localAddress && autoSelectFamily) {
     dnsopts.all = true;
     lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
+      if (secondLookup(plan)) return;
       onLookupAll(plan, err, addresses, attemptTimeout, options);
     }) as unknown as Parameters<LookupFn>[2]);
     return socket;
   }
 
   lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, ip: string, addressType: number) => {
+    if (secondLookup(plan)) return;
     socket.emit('lookup', err, ip, addressType, host);
     if (!socket.connecting) return;
     if (err) {
@@ -330,6 +337,22 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
     }
   }) as Parameters<LookupFn>[2]);
   return socket;
+}
+
+/**
+ * A lookup function that calls back more than once: as with net, the socket
+ * fails with EALREADY if it is still connecting, and the call is ignored
+ * otherwise. Returns true for such a repeated call.
+ */
+function secondLookup(plan: Plan): boolean {
+  if (!plan.lookedUp) {
+    plan.lookedUp = true;
+    return false;
+  }
+  if (plan.socket.connecting && !plan.socket.destroyed) {
+    plan.socket.destroy(exceptionWithHostPort(os.errno.EALREADY, 'connect', plan.host, plan.port, localDetails(plan)));
+  }
+  return true;
 }
 
 function onLookupAll(plan: Plan, err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[], timeout: number, options: Record<string, unknown>): void {
@@ -389,8 +412,9 @@ function connectError(plan: Plan, errno: number, a: Address): SystemError {
 type AttemptResult = { ok: true } | { ok: false; error: SystemError };
 
 /**
- * Starts one connection attempt; `done` is called once, asynchronously or
- * synchronously, unless the attempt is cancelled first.
+ * Starts one connection attempt on a descriptor of its own (a native attempt
+ * owns it); `done` is called once, asynchronously or synchronously, unless
+ * the attempt is cancelled first.
  */
 function startAttempt(plan: Plan, a: Address, done: (r: AttemptResult) => void): void {
   const { b } = plan;
@@ -398,59 +422,43 @@ function startAttempt(plan: Plan, a: Address, done: (r: AttemptResult) => void):
     plan.hooked = true;
     hookDestroy(plan);
   }
-  let fd: number;
-  if (!plan.anchorUsed && plan.anchorFamily === a.family) {
-    fd = plan.anchorFd;
-    plan.anchorUsed = true;
-  } else {
-    const o = openStream(b, a.family, plan.mode);
-    if (o.fd < 0) {
-      done({ ok: false, error: o.refused ? refusalError(o.errno, reasonForErrno(o.errno), a.address, plan.port) : connectError(plan, o.errno, a) });
-      return;
-    }
-    fd = o.fd;
+  const o = openStream(b, a.family, plan.mode);
+  if (o.fd < 0) {
+    done({ ok: false, error: o.refused ? refusalError(o.errno, reasonForErrno(o.errno), a.address, plan.port) : connectError(plan, o.errno, a) });
+    return;
   }
-  const attempt = { fd, watcher: null as NativeWatcher | null, timer: null as NodeJS.Timeout | null };
+  const native = new b.Attempt(o.fd);
+  const attempt = { native, timer: null as NodeJS.Timeout | null };
   plan.current = attempt;
-  const release = (): void => {
+  const fail = (error: SystemError): void => {
     if (plan.current === attempt) plan.current = null;
-    if (attempt.fd !== plan.anchorFd) b.close(attempt.fd);
+    native.close();
+    done({ ok: false, error });
   };
 
   if (plan.localAddress || plan.localPort) {
     const la = plan.localAddress || (a.family === 4 ? kIpv4Default : kIpv6Default);
-    const rc = b.bind(fd, a.family, la, plan.localPort ?? 0);
+    const rc = b.bind(native.fd, a.family, la, plan.localPort ?? 0);
     if (rc < 0) {
-      release();
-      done({ ok: false, error: exceptionWithHostPort(-rc, 'bind', la, plan.localPort) });
+      fail(exceptionWithHostPort(-rc, 'bind', la, plan.localPort));
       return;
     }
   }
-  const rc = b.connect(fd, a.family, a.address, plan.port);
   const finish = (errno: number): void => {
-    if (errno === 0) {
-      if (plan.current === attempt) plan.current = null;
-      if (adopt(plan, fd)) done({ ok: true });
+    if (plan.current !== attempt) return; // cancelled: the attempt is closed already
+    if (errno !== 0) {
+      fail(connectError(plan, errno, a));
       return;
     }
-    release();
-    done({ ok: false, error: connectError(plan, errno, a) });
+    plan.current = null;
+    if (adopt(plan, native)) done({ ok: true });
   };
-  if (rc === 0) {
-    process.nextTick(finish, 0);
-  } else if (rc === -b.constants.EINPROGRESS) {
-    try {
-      attempt.watcher = new b.Watcher(fd, (errno: number) => {
-        attempt.watcher = null;
-        if (plan.current !== attempt) return;
-        finish(errno);
-      });
-    } catch (err) {
-      release();
-      done({ ok: false, error: connectError(plan, -((err as { errno?: number }).errno ?? -5), a) });
-    }
+  const rc = b.connect(native.fd, a.family, a.address, plan.port);
+  if (rc === -b.constants.EINPROGRESS) {
+    const w = native.watch(finish);
+    if (w < 0) fail(connectError(plan, -w, a)); // libuv errors are -errno on Linux
   } else {
-    process.nextTick(finish, -rc);
+    process.nextTick(finish, rc === 0 ? 0 : -rc);
   }
 }
 
@@ -460,29 +468,27 @@ function cancelCurrent(plan: Plan): void {
   if (!c) return;
   plan.current = null;
   if (c.timer) clearTimeout(c.timer);
-  c.watcher?.stop();
-  if (c.fd !== plan.anchorFd) plan.b.close(c.fd);
+  c.native.close();
 }
 
 /**
- * Makes `fd` the socket's descriptor and tells the socket it is connected,
- * as net's afterConnect does. Returns false if the socket went away.
+ * Moves the connected descriptor onto the one the socket's handle owns and
+ * tells the socket it is connected, as net's afterConnect does. Returns
+ * false if the socket went away (the attempt is closed then).
  */
-function adopt(plan: Plan, fd: number): boolean {
-  const { b, socket } = plan;
-  if (socket.destroyed || !socket.connecting || plan.done) {
-    if (fd !== plan.anchorFd) b.close(fd);
+function adopt(plan: Plan, native: NativeAttempt): boolean {
+  const { socket } = plan;
+  const target = handleFd(socket);
+  if (socket.destroyed || !socket.connecting || plan.done || target < 0) {
+    native.close();
     return false;
   }
-  if (fd !== plan.anchorFd) {
-    // The handle was opened on anchorFd and has not polled it yet (manualStart):
-    // replacing the file under that number is invisible to libuv.
-    const rc = b.dup3(fd, plan.anchorFd);
-    b.close(fd);
-    if (rc < 0) {
-      socket.destroy(exceptionWithHostPort(-rc, 'connect', plan.host, plan.port));
-      return false;
-    }
+  // The handle has not polled its descriptor yet (manualStart): replacing
+  // the file under that number is invisible to libuv.
+  const rc = native.moveTo(target);
+  if (rc < 0) {
+    socket.destroy(exceptionWithHostPort(-rc, 'connect', plan.host, plan.port));
+    return false;
   }
   plan.done = true;
   setConnecting(socket, false);
@@ -494,6 +500,12 @@ function adopt(plan: Plan, fd: number): boolean {
   socket.emit('ready');
   if (socket.readable && !socket.isPaused()) socket.read(0);
   return true;
+}
+
+/** The descriptor owned by the socket's handle, or -1 when it has none. */
+function handleFd(socket: net.Socket): number {
+  const fd = (socket as net.Socket & { _handle?: { fd?: number } | null })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
 }
 
 function attemptSingle(plan: Plan, a: Address): void {
@@ -536,6 +548,7 @@ function attemptMultiple(plan: Plan, list: Address[], index: number, timeout: nu
   }
   const a = list[index];
   socket.emit('connectionAttempt', a.address, plan.port, a.family);
+  if (!socket.connecting || plan.done) return; // destroyed by a listener
   (socket as net.Socket & { autoSelectFamilyAttemptedAddresses: string[] }).autoSelectFamilyAttemptedAddresses.push(`${a.address}:${plan.port}`);
   let settled = false;
   startAttempt(plan, a, (r) => {
@@ -550,7 +563,7 @@ function attemptMultiple(plan: Plan, list: Address[], index: number, timeout: nu
   let timer: NodeJS.Timeout | null = null;
   if (!settled && index < list.length - 1 && plan.current) {
     timer = setTimeout(() => {
-      if (settled) return;
+      if (settled || !socket.connecting || plan.done) return;
       settled = true;
       socket.emit('connectionAttemptTimeout', a.address, plan.port, a.family);
       errors.push(connectError(plan, os.errno.ETIMEDOUT, a));

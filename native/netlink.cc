@@ -19,7 +19,8 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
+
+#include "loop.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -38,7 +39,7 @@ namespace {
 // most one page-sized skb per recv. 64 KiB plus MSG_TRUNC detection covers it.
 constexpr size_t kRecvBuffer = 64 * 1024;
 
-class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NetlinkSocket", {
@@ -50,6 +51,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
         InstanceMethod("close", &NetlinkSocket::CloseJs),
         InstanceMethod("ref", &NetlinkSocket::RefJs),
         InstanceMethod("unref", &NetlinkSocket::UnrefJs),
+        InstanceMethod("setReceiveBuffer", &NetlinkSocket::SetReceiveBuffer),
         InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
         InstanceAccessor("fd", &NetlinkSocket::Fd, nullptr),
     });
@@ -143,64 +145,112 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     Napi::Env env = info.Env();
     if (fd_ < 0) return Napi::Number::New(env, -EBADF);
     if (poll_ != nullptr) return Napi::Number::New(env, 0);
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return Napi::Number::New(env, -EINVAL);
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd_);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      return Napi::Number::New(env, rc);
-    }
-    poll_->data = this;
-    rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (rc != 0) {
-      ClosePoll();
-      return Napi::Number::New(env, rc);
-    }
-    if (!referenced_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    int rc = 0;
+    poll_ = Poll::Start(env, fd_, UV_READABLE, this, &rc);
+    if (poll_ == nullptr) return Napi::Number::New(env, rc);
+    if (!referenced_) poll_->Unref();
     Ref();  // alive while polling, even if JavaScript drops it
     return Napi::Number::New(env, 0);
   }
 
-  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-    NetlinkSocket* self = static_cast<NetlinkSocket*>(handle->data);
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
+  // setReceiveBuffer(bytes) -> the size the kernel now uses | -errno.
+  // SO_RCVBUFFORCE (CAP_NET_ADMIN) goes past net.core.rmem_max, as
+  // `ip monitor` does; without the capability SO_RCVBUF is capped by it.
+  Napi::Value SetReceiveBuffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int bytes = ArgInt(info, 0);
+    if (env.IsExceptionPending()) return env.Undefined();
+    if (fd_ < 0) return Napi::Number::New(env, -EBADF);
+    if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0) {
+      return Napi::Number::New(env, -errno);
+    }
+    int actual = 0;
+    socklen_t len = sizeof(actual);
+    if (getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &actual, &len) < 0) return Napi::Number::New(env, -errno);
+    return Napi::Number::New(env, actual);
+  }
+
+  void OnPoll(int status, int /*events*/) override {
+    napi_env env = Env();
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    Drain(env, status);
+    napi_close_handle_scope(env, scope);
+  }
+
+  // Returns false once the callback threw or JavaScript cannot run.
+  bool Drain(napi_env env, int status) {
     if (status < 0) {
-      self->Deliver(env, nullptr, 0, -status);
-      return;
+      // libuv stops the poll on POLLERR. On a netlink socket that is an
+      // overrun: the kernel dropped messages and set sk_err = ENOBUFS.
+      // Reading SO_ERROR clears it; the loss is reported and polling resumes,
+      // so the socket keeps delivering.
+      int err = 0;
+      socklen_t len = sizeof(err);
+      bool cleared = getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0;
+      if (!cleared) err = -status;
+      int rc = cleared && poll_ != nullptr ? poll_->Restart(UV_READABLE) : UV_EBADF;
+      if (!Deliver(env, nullptr, 0, err)) return false;
+      if (rc != 0) {
+        if (err != -rc) return Deliver(env, nullptr, 0, -rc);
+        return true;
+      }
     }
     // Drain what is queued, a bounded number of datagrams per wakeup so one
     // busy socket cannot starve the loop.
-    for (int i = 0; i < 64 && self->fd_ >= 0 && self->poll_ != nullptr; i++) {
+    for (int i = 0; i < 64 && fd_ >= 0 && poll_ != nullptr; i++) {
       ssize_t n;
       do {
-        n = recv(self->fd_, self->buffer_.data(), self->buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
+        n = recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
       } while (n < 0 && errno == EINTR);
       if (n < 0) {
         const int err = errno;  // the callback below may change errno
-        if (err == EAGAIN || err == EWOULDBLOCK) return;
+        if (err == EAGAIN || err == EWOULDBLOCK) return true;
         // ENOBUFS: the kernel dropped messages (a multicast burst). Reported,
         // and reading goes on.
-        self->Deliver(env, nullptr, 0, err);
-        if (err != ENOBUFS) return;
+        if (!Deliver(env, nullptr, 0, err)) return false;
+        if (err != ENOBUFS) return true;
         continue;
       }
-      if (static_cast<size_t>(n) > self->buffer_.size()) {
+      if (static_cast<size_t>(n) > buffer_.size()) {
         // Truncated: grow for next time and report the loss.
-        self->buffer_.resize(static_cast<size_t>(n));
-        self->Deliver(env, nullptr, 0, EMSGSIZE);
+        buffer_.resize(static_cast<size_t>(n));
+        if (!Deliver(env, nullptr, 0, EMSGSIZE)) return false;
         continue;
       }
-      self->Deliver(env, self->buffer_.data(), static_cast<size_t>(n), 0);
+      if (!Deliver(env, buffer_.data(), static_cast<size_t>(n), 0)) return false;
     }
+    return true;
   }
 
-  void Deliver(Napi::Env env, const uint8_t* data, size_t len, int err) {
-    if (callback_.IsEmpty() || !context_) return;
-    Napi::Value arg = data != nullptr ? Napi::Buffer<uint8_t>::Copy(env, data, len).As<Napi::Value>() : env.Null();
-    callback_.MakeCallback(Value(), {arg, Napi::Number::New(env, err)}, *context_);
+  // Hands one datagram (or an errno) to the callback; C Node-API only (see
+  // loop.h). False if the callback threw or JavaScript cannot run.
+  bool Deliver(napi_env env, const uint8_t* data, size_t len, int err) {
+    if (callback_.IsEmpty() || !context_) return false;
+    napi_value fn = nullptr;
+    napi_value recv = nullptr;
+    napi_value args[2];
+    if (napi_get_reference_value(env, callback_, &fn) != napi_ok || fn == nullptr) return false;
+    if (napi_get_reference_value(env, *this, &recv) != napi_ok || recv == nullptr) return false;
+    if (data != nullptr) {
+      void* copy = nullptr;
+      if (napi_create_buffer_copy(env, len, data, &copy, &args[0]) != napi_ok) return false;
+    } else if (napi_get_null(env, &args[0]) != napi_ok) {
+      return false;
+    }
+    if (napi_create_int32(env, err, &args[1]) != napi_ok) return false;
+    return CallFromLoop(env, *context_, recv, fn, 2, args);
+  }
+
+  // The environment is going away: the poll closes by itself; the
+  // descriptor is closed here, and no JavaScript runs.
+  void OnTeardown() override {
+    poll_ = nullptr;
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
   }
 
   Napi::Value StopJs(const Napi::CallbackInfo& info) {
@@ -215,13 +265,13 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   Napi::Value RefJs(const Napi::CallbackInfo& info) {
     referenced_ = true;
-    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (poll_ != nullptr) poll_->Ref();
     return info.Env().Undefined();
   }
 
   Napi::Value UnrefJs(const Napi::CallbackInfo& info) {
     referenced_ = false;
-    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (poll_ != nullptr) poll_->Unref();
     return info.Env().Undefined();
   }
 
@@ -235,8 +285,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   void ClosePoll() {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_->Close();
     poll_ = nullptr;
   }
 
@@ -275,7 +324,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   uint32_t port_id_ = 0;
   bool referenced_ = true;
   bool cleanup_removed_ = true;  // no hook registered yet
-  uv_poll_t* poll_ = nullptr;
+  Poll* poll_ = nullptr;
   std::vector<uint8_t> buffer_;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;

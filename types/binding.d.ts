@@ -33,10 +33,19 @@ export interface NativeSizes {
   readonly subflowInfo: number;
 }
 
-/** One-shot watcher for a non-blocking connect; calls back with SO_ERROR (0 = connected). */
-export interface NativeWatcher {
-  /** Stops watching without calling back; safe to call more than once. */
-  stop(): void;
+/**
+ * One connection attempt, which owns its descriptor from construction on:
+ * closed by close(), by moveTo(), at environment teardown, or when collected.
+ */
+export interface NativeAttempt {
+  /** The owned descriptor, -1 once closed or moved. */
+  readonly fd: number;
+  /** One-shot writable poll: calls back once with SO_ERROR (0 = connected). 0 or a (negative) libuv error. */
+  watch(callback: (err: number) => void): number;
+  /** dup3(2) onto `target`, then closes its own descriptor (even on error): 0 or -errno. */
+  moveTo(target: number): number;
+  /** Stops watching (no callback) and closes the descriptor; safe to call more than once. */
+  close(): void;
 }
 
 /** A netlink socket polled on Node's loop (native/netlink.cc). */
@@ -48,6 +57,8 @@ export interface NativeNetlinkSocket {
   /** Starts delivering datagrams to the callback: 0 or -errno. */
   start(): number;
   stop(): void;
+  /** SO_RCVBUFFORCE, else SO_RCVBUF: the size the kernel now uses, or -errno. */
+  setReceiveBuffer(bytes: number): number;
   /** Stops and closes the descriptor; safe to call more than once. */
   close(): void;
   ref(): void;
@@ -80,7 +91,8 @@ export interface NativeBinding {
   subflowData(fd: number, optname: number, elemSize: number, buf: Uint8Array): number;
   /** MPTCP_FULL_INFO into buf (see native/sockopt.cc for the layout): bytes or -errno. */
   fullInfo(fd: number, buf: Uint8Array, capacity: number): number;
-  Watcher: new (fd: number, callback: (err: number) => void) => NativeWatcher;
+  /** Takes ownership of `fd`. */
+  Attempt: new (fd: number) => NativeAttempt;
   /** Throws an Error with `errno` (negative) and `syscall` if the socket cannot be made. */
   NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer | null, errno: number) => void) => NativeNetlinkSocket;
   readonly NETLINK_GENERIC: number;
