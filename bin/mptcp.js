@@ -246,6 +246,9 @@ function runMonitor(m, json) {
     mon.on('error', reject);
     mon.on('event', (e) => process.stdout.write((json ? JSON.stringify(e) : formatEvent(e)) + '\n'));
     mon.on('ready', () => process.stderr.write('listening for MPTCP events (Ctrl+C stops)\n'));
+    // As ip monitor does: say so, and go on.
+    mon.on('overrun', ({ overruns }) => process.stderr.write(`mptcp: events lost: the kernel dropped events (receive buffer full; ${overruns} overrun${overruns === 1 ? '' : 's'} so far)\n`));
+    mon.on('warning', (w) => process.stderr.write(`mptcp: ${w.message}\n`));
     const stop = () => {
       mon.close();
       resolve(0);

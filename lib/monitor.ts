@@ -5,7 +5,7 @@
 // event ports are big-endian, addresses network order.
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
-import { errInvalidArgType, errInvalidArgValue } from './errors';
+import { errInvalidArgType, errInvalidArgValue, errOutOfRange } from './errors';
 import { getInfo } from './info';
 import { GenlSocket, getBe16, getS32, getU16, getU32, getU8, type GenlMessage } from './netlink';
 import { formatAddressBytes } from './decode';
@@ -128,17 +128,37 @@ export interface MonitorOptions {
   socket?: net.Socket;
   /** Only events of the connection with this token. */
   token?: number;
+  /**
+   * The netlink socket's receive buffer in bytes (default 4 MiB), set with
+   * SO_RCVBUFFORCE as `ip monitor` raises its own. A burst larger than it is
+   * an overrun: see the `'overrun'` event.
+   */
+  recvBufferSize?: number;
 }
+
+const kDefaultRecvBuffer = 4 * 1024 * 1024;
 
 /**
  * A live subscription to MPTCP path-manager events of this network namespace.
  * An EventEmitter (`'event'` for every event, and one event per type name,
- * `'ready'` once subscribed, `'error'`, `'close'`) and an async iterator.
+ * `'ready'` once subscribed, `'overrun'`, `'warning'`, `'error'`, `'close'`)
+ * and an async iterator.
+ *
+ * `'overrun'` means the kernel dropped events because they came faster than
+ * they were read (the receive buffer was full): the monitor keeps
+ * delivering, but the dropped events are gone, so state built from events
+ * should be re-read (`getSubflows`, `pm.list`). `overruns` counts them.
+ * A listener that throws is an uncaught exception, as with `net`'s events.
  */
 export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
   private sock: GenlSocket | null = null;
   private closed = false;
+  /** How many times the kernel dropped events for this monitor. */
+  overruns = 0;
+  /** The receive buffer the kernel gave the socket, in bytes (0 until ready). */
+  recvBufferSize = 0;
   private readonly token: number | undefined;
+  private readonly wantedBuffer: number;
   private readonly queue: MptcpEvent[] = [];
   private readonly waiters: { resolve: (r: IteratorResult<MptcpEvent>) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
@@ -146,9 +166,10 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
   readonly ready: Promise<void>;
 
   /** @internal Use {@link monitor}. */
-  constructor(token: number | undefined) {
+  constructor(token: number | undefined, recvBufferSize = kDefaultRecvBuffer) {
     super();
     this.token = token;
+    this.wantedBuffer = recvBufferSize;
     this.ready = this.open();
     this.ready.catch(() => { /* reported as 'error' */ });
   }
@@ -168,11 +189,19 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
       if (group === undefined) throw Object.assign(new Error(`the kernel's mptcp_pm family has no ${EVENT_GROUP} group`), { code: 'ENOENT' });
       if (this.closed) return;
       sock.join(group, `mptcp_pm join ${EVENT_GROUP}`);
+      this.recvBufferSize = sock.setReceiveBuffer(this.wantedBuffer);
       sock.onEvent = (m) => this.onMessage(m);
       sock.onError = (err) => this.emit('warning', err);
+      sock.onOverrun = () => {
+        this.overruns++;
+        this.emit('overrun', { overruns: this.overruns });
+      };
+      sock.onFatal = (err) => this.fail(err, true);
       sock.setRef(true);
       this.emit('ready');
     } catch (err) {
+      // close() before the subscription completed: not an error; ready resolves.
+      if (this.closed) return;
       this.fail(err as Error);
       throw err;
     }
@@ -194,11 +223,18 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
     else this.queue.push(e);
   }
 
-  private fail(err: Error): void {
+  /**
+   * Before the subscription is made, the failure rejects `ready` (and is
+   * emitted as 'error' only to listeners). Afterwards it goes to waiting
+   * iterators, else it is emitted as 'error' the way net does: with no
+   * listener it is an uncaught exception.
+   */
+  private fail(err: Error, subscribed = false): void {
     this.failure = err;
-    for (const w of this.waiters.splice(0)) w.reject(err);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
+    const waiters = this.waiters.splice(0);
+    for (const w of waiters) w.reject(err);
     this.close();
+    if (this.listenerCount('error') > 0 || (subscribed && waiters.length === 0)) this.emit('error', err);
   }
 
   /** Stops the subscription and releases the netlink socket. */
@@ -243,10 +279,15 @@ export function monitor(options: MonitorOptions = {}): Monitor {
   if (token !== undefined && (typeof token !== 'number' || !Number.isInteger(token) || token < 0 || token > 0xffffffff)) {
     throw errInvalidArgValue('options.token', token, 'must be a 32-bit unsigned integer');
   }
+  const buf = options.recvBufferSize;
+  if (buf !== undefined) {
+    if (typeof buf !== 'number') throw errInvalidArgType('options.recvBufferSize', ['number'], buf);
+    if (!Number.isInteger(buf) || buf < 4096 || buf > 0x7fffffff) throw errOutOfRange('options.recvBufferSize', 'an integer >= 4096 and <= 2147483647', buf);
+  }
   if (options.socket !== undefined) {
     const info = getInfo(options.socket);
     if (!info) throw errInvalidArgValue('options.socket', '[socket]', 'is not an MPTCP connection');
     token = info.token;
   }
-  return new Monitor(token);
+  return new Monitor(token, buf);
 }

@@ -3,6 +3,7 @@
 // from the kernel is checked against the bytes actually present; a malformed
 // or truncated message raises NetlinkParseError, never an out-of-bounds read.
 // References: netlink(7), genetlink (linux/genetlink.h), kernel-abi.md 5.
+import { constants as osConstants } from 'node:os';
 import * as util from 'node:util';
 import { getBinding } from './binding';
 import type { NativeNetlinkSocket } from '../types/binding';
@@ -33,6 +34,8 @@ const CTRL_ATTR_MCAST_GRP_NAME = 1;
 const CTRL_ATTR_MCAST_GRP_ID = 2;
 
 const align = (n: number): number => (n + 3) & ~3;
+
+const { EBADF, EMSGSIZE, ENOBUFS } = osConstants.errno;
 
 /** A netlink message the kernel sent that does not parse. */
 export class NetlinkParseError extends Error {
@@ -236,6 +239,8 @@ export interface GenlFamily {
 }
 
 interface Pending {
+  seq: number;
+  message: Buffer;
   parts: GenlMessage[];
   dump: boolean;
   syscall: string;
@@ -247,16 +252,33 @@ interface Pending {
  * A generic netlink socket on Node's loop. Requests resolve with the reply
  * messages (all parts of a dump); multicast messages go to `onEvent`.
  * Requests keep the process alive; an idle socket does not.
+ *
+ * Requests may be made concurrently. They are sent in call order; the kernel
+ * runs one dump per socket at a time (a second one fails with EBUSY), so a
+ * dump, and everything asked after it, waits until the dump in flight ends.
+ * Other requests are pipelined.
  */
 export class GenlSocket {
   private readonly sock: NativeNetlinkSocket;
   private seq = Math.floor(Math.random() * 0x7fffffff);
+  /** Sent, waiting for their reply, by sequence number. */
   private readonly pending = new Map<number, Pending>();
+  /** Not sent yet, in call order. */
+  private readonly queued: Pending[] = [];
+  private dumpInFlight = false;
   private closed = false;
   private keepAlive = false;
-  /** Multicast messages (seq 0), and errors of the socket itself. */
+  /**
+   * Multicast messages (seq 0). Exceptions it throws are not caught here:
+   * they reach the process as uncaught exceptions, as net's do.
+   */
   onEvent: ((m: GenlMessage, type: number) => void) | null = null;
+  /** A datagram that does not parse; the socket goes on. */
   onError: ((err: Error) => void) | null = null;
+  /** The kernel dropped messages for this socket (ENOBUFS); the socket goes on. */
+  onOverrun: (() => void) | null = null;
+  /** The socket cannot deliver any more (an error other than an overrun); it is closed. */
+  onFatal: ((err: Error) => void) | null = null;
 
   constructor() {
     const b = getBinding();
@@ -278,13 +300,20 @@ export class GenlSocket {
   private onDatagram(buf: Buffer | null, errno: number): void {
     if (!buf) {
       const err = netlinkError(errno, 'recv');
-      // A lost datagram may have been a reply: fail what is waiting.
+      // A lost datagram may have been a reply: fail what was sent.
       for (const [seq, p] of this.pending) {
         this.pending.delete(seq);
         p.reject(err);
       }
-      this.onError?.(err);
-      this.refresh();
+      this.dumpInFlight = false;
+      if (errno === ENOBUFS || errno === EMSGSIZE) {
+        this.pump();
+        this.refresh();
+        this.onOverrun?.();
+        return;
+      }
+      this.close();
+      this.onFatal?.(err);
       return;
     }
     let msgs: NlMessage[];
@@ -302,18 +331,21 @@ export class GenlSocket {
     const p = m.seq !== 0 ? this.pending.get(m.seq) : undefined;
     if (!p) {
       if (m.seq === 0 && m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE && this.onEvent) {
+        let g: GenlMessage;
         try {
-          this.onEvent(parseGenl(m.payload), m.type);
+          g = parseGenl(m.payload);
         } catch (err) {
           this.onError?.(err as Error);
+          return;
         }
+        this.onEvent(g, m.type);
       }
       return;
     }
     try {
       if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
         const { error, message } = parseError(m);
-        this.pending.delete(m.seq);
+        this.settle(p);
         if (error < 0) p.reject(netlinkError(-error, p.syscall, message, -error === 1 ? 'managing MPTCP needs CAP_NET_ADMIN' : undefined));
         else p.resolve(p.parts);
         return;
@@ -321,15 +353,38 @@ export class GenlSocket {
       // A reply (or one part of a dump); the ACK / NLMSG_DONE that follows finishes it.
       p.parts.push(parseGenl(m.payload));
     } catch (err) {
-      this.pending.delete(m.seq);
+      this.settle(p);
       p.reject(err as Error);
+    }
+  }
+
+  /** A request has its answer: the next ones may go. */
+  private settle(p: Pending): void {
+    this.pending.delete(p.seq);
+    if (p.dump) this.dumpInFlight = false;
+    this.pump();
+  }
+
+  /** Sends queued requests, in order, up to the first dump that must wait. */
+  private pump(): void {
+    while (this.queued.length > 0 && !this.closed) {
+      const p = this.queued[0];
+      if (p.dump && this.dumpInFlight) return;
+      this.queued.shift();
+      const n = this.sock.send(p.message);
+      if (n < 0) {
+        p.reject(netlinkError(-n, p.syscall));
+        continue;
+      }
+      this.pending.set(p.seq, p);
+      if (p.dump) this.dumpInFlight = true;
     }
   }
 
   /** Keeps the process alive only while requests are waiting. */
   private refresh(): void {
     if (this.closed) return;
-    if (this.pending.size > 0 || this.keepAlive) this.sock.ref();
+    if (this.pending.size > 0 || this.queued.length > 0 || this.keepAlive) this.sock.ref();
     else this.sock.unref();
   }
 
@@ -338,17 +393,13 @@ export class GenlSocket {
    * error) and resolves with the reply messages.
    */
   request(family: number, cmd: number, version: number, attrs: Attr[], opts: { dump?: boolean; syscall: string }): Promise<GenlMessage[]> {
-    if (this.closed) return Promise.reject(netlinkError(9 /* EBADF */, opts.syscall, 'netlink socket closed'));
+    if (this.closed) return Promise.reject(netlinkError(EBADF, opts.syscall, 'netlink socket closed'));
     const seq = (this.seq = (this.seq + 1) >>> 0 || 1);
     const flags = NLM_F_REQUEST | NLM_F_ACK | (opts.dump ? NLM_F_DUMP : 0);
-    const msg = genlMessage(family, flags, seq, cmd, version, attrs);
+    const message = genlMessage(family, flags, seq, cmd, version, attrs);
     return new Promise((resolve, reject) => {
-      const n = this.sock.send(msg);
-      if (n < 0) {
-        reject(netlinkError(-n, opts.syscall));
-        return;
-      }
-      this.pending.set(seq, { parts: [], dump: Boolean(opts.dump), syscall: opts.syscall, resolve, reject });
+      this.queued.push({ seq, message, parts: [], dump: Boolean(opts.dump), syscall: opts.syscall, resolve, reject });
+      this.pump();
       this.refresh();
     });
   }
@@ -384,13 +435,22 @@ export class GenlSocket {
     this.refresh();
   }
 
+  /**
+   * Sets the receive buffer (SO_RCVBUFFORCE with CAP_NET_ADMIN, else
+   * SO_RCVBUF up to net.core.rmem_max): the size the kernel now uses, in bytes.
+   */
+  setReceiveBuffer(bytes: number): number {
+    const n = this.sock.setReceiveBuffer(bytes);
+    if (n < 0) throw netlinkError(-n, 'setsockopt SO_RCVBUF');
+    return n;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.sock.close();
-    for (const [seq, p] of this.pending) {
-      this.pending.delete(seq);
-      p.reject(netlinkError(9, p.syscall, 'netlink socket closed'));
-    }
+    const waiting = [...this.pending.values(), ...this.queued.splice(0)];
+    this.pending.clear();
+    for (const p of waiting) p.reject(netlinkError(EBADF, p.syscall, 'netlink socket closed'));
   }
 }

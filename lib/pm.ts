@@ -72,7 +72,9 @@ async function channel(): Promise<{ sock: GenlSocket; family: GenlFamily }> {
   if (!shared) {
     const sock = new GenlSocket();
     const family = sock.resolveFamily(FAMILY_NAME).catch((err: { code?: string }) => {
-      shared = null;
+      // Only this channel's own entry is dropped: after pm.close() a newer
+      // channel may be in place already.
+      if (shared?.sock === sock) shared = null;
       sock.close();
       if (err.code === 'ENOENT') throw netlinkError(93, `genl ${FAMILY_NAME}`, 'the kernel has no MPTCP path manager (mptcp_pm family not found)');
       throw err;
@@ -96,11 +98,45 @@ function validateId(id: unknown, name: string): number {
   return id;
 }
 
-function validateAddress(address: unknown, name: string): { family: 4 | 6; bytes: Buffer } {
+/**
+ * An IP literal. An IPv6 zone (`fe80::1%eth0`, `%3`) is returned where the
+ * call can honour it as the interface (`zone: true`), and rejected elsewhere
+ * rather than dropped.
+ */
+function validateAddress(address: unknown, name: string, zone = false): { family: 4 | 6; bytes: Buffer; ifindex?: number } {
   if (typeof address !== 'string') throw errInvalidArgType(name, ['string'], address);
   const v = net.isIP(address);
   if (v === 0) throw errInvalidIpAddress(address);
-  return { family: v as 4 | 6, bytes: ipBytes(address, v as 4 | 6) };
+  const at = address.indexOf('%');
+  if (at < 0) return { family: v as 4 | 6, bytes: ipBytes(address, v as 4 | 6) };
+  if (!zone) throw errInvalidArgValue(name, address, 'cannot carry an IPv6 zone here');
+  return { family: 6, bytes: ipBytes(address.slice(0, at), 6), ifindex: zoneIndex(address.slice(at + 1), name) };
+}
+
+/** The interface an IPv6 zone names: a name in this namespace, or an index. */
+function zoneIndex(zone: string, name: string): number {
+  if (/^\d+$/.test(zone)) {
+    const idx = Number(zone);
+    if (idx < 1 || idx > 0x7fffffff) throw errInvalidArgValue(name, `%${zone}`, 'has a zone that is not a valid interface index');
+    return idx;
+  }
+  return interfaceIndex(zone);
+}
+
+function interfaceIndex(ifname: string): number {
+  const b = getBinding();
+  const idx = b ? b.ifNameToIndex(ifname) : -19;
+  if (idx < 0) throw netlinkError(19 /* ENODEV */, 'if_nametoindex', `no interface named '${ifname}'`);
+  return idx;
+}
+
+/** The interface given by options (ifname / ifindex) and by the address's zone; they must agree. */
+function interfaceOf(opts: Record<string, unknown>, zoneIfindex: number | undefined, name: string, address: unknown): number | undefined {
+  const idx = ifindexOf(opts);
+  if (zoneIfindex !== undefined && idx !== undefined && idx !== zoneIfindex) {
+    throw errInvalidArgValue(name, address, 'has a zone naming another interface than ifname / ifindex');
+  }
+  return idx ?? zoneIfindex;
 }
 
 function ipBytes(address: string, family: 4 | 6): Buffer {
@@ -162,10 +198,7 @@ function ifindexOf(opts: Record<string, unknown>): number | undefined {
   }
   if (opts.ifname !== undefined) {
     if (typeof opts.ifname !== 'string') throw errInvalidArgType('options.ifname', ['string'], opts.ifname);
-    const b = getBinding();
-    const idx = b ? b.ifNameToIndex(opts.ifname) : -19;
-    if (idx < 0) throw netlinkError(19 /* ENODEV */, 'if_nametoindex', `no interface named '${opts.ifname}'`);
-    return idx;
+    return interfaceIndex(opts.ifname);
   }
   return undefined;
 }
@@ -231,7 +264,7 @@ export async function get(id: number): Promise<Endpoint | null> {
  */
 export async function add(options: AddEndpointOptions): Promise<Endpoint> {
   const o = validateObject(options, 'options');
-  const { family, bytes } = validateAddress(o.address, 'options.address');
+  const { family, bytes, ifindex: zoneIfindex } = validateAddress(o.address, 'options.address', true);
   const id = o.id === undefined ? undefined : validateId(o.id, 'options.id');
   let port: number | undefined;
   if (o.port !== undefined) {
@@ -242,7 +275,7 @@ export async function add(options: AddEndpointOptions): Promise<Endpoint> {
   if (port && (!(flags & ENDPOINT_FLAGS.signal) || (flags & ENDPOINT_FLAGS.subflow))) {
     throw errInvalidArgValue('options.port', port, "needs the 'signal' flag and not 'subflow'");
   }
-  const ifindex = ifindexOf(o);
+  const ifindex = interfaceOf(o, zoneIfindex, 'options.address', o.address);
   const nested: Attr[] = addrAttr(family, bytes);
   if (id !== undefined) nested.push([ADDR.ID, u8(id)]);
   if (port) nested.push([ADDR.PORT, u16(port)]);
@@ -250,13 +283,9 @@ export async function add(options: AddEndpointOptions): Promise<Endpoint> {
   if (ifindex !== undefined) nested.push([ADDR.IF_IDX, s32(ifindex)]);
   await call(CMD.ADD_ADDR, 'mptcp_pm add_addr', [[ATTR.ADDR, nested]]);
   const all = await list();
-  const found = all.find((e) => (id !== undefined ? e.id === id : e.address === normalize(o.address as string, family)));
+  const found = all.find((e) => (id !== undefined ? e.id === id : e.address === formatAddressBytes(bytes)));
   if (!found) throw netlinkError(2 /* ENOENT */, 'mptcp_pm add_addr', 'the endpoint was added but is not listed');
   return found;
-}
-
-function normalize(address: string, family: 4 | 6): string {
-  return family === 4 ? address : formatAddressBytes(ipBytes(address, 6))!;
 }
 
 /** Deletes the endpoint with this id (`ip mptcp endpoint delete id N`). */
@@ -385,11 +414,12 @@ export async function createSubflow(connection: ConnectionRef, ends: SubflowEnds
   const token = tokenOf(connection);
   const o = validateObject(ends, 'ends');
   const localId = validateId(o.localId, 'ends.localId');
-  const ifindex = ifindexOf(o);
-  const local: Attr[] = [[ADDR.ID, u8(localId)]];
+  const la = validateAddress(o.localAddress, 'ends.localAddress', true);
+  const ifindex = interfaceOf(o, la.ifindex, 'ends.localAddress', o.localAddress);
+  const local: Attr[] = [...addrAttr(la.family, la.bytes), [ADDR.ID, u8(localId)]];
   if (ifindex !== undefined) local.push([ADDR.IF_IDX, s32(ifindex)]);
   const remote = endpointAttr(o.remoteAddress, 'ends.remoteAddress', [[ADDR.PORT, u16(validatePortArg(o.remotePort, 'ends.remotePort'))]]);
-  await call(UCMD.SUBFLOW_CREATE, 'mptcp_pm subflow_create', [[ATTR.TOKEN, u32(token)], [ATTR.ADDR, endpointAttr(o.localAddress, 'ends.localAddress', local)], [ATTR.ADDR_REMOTE, remote]]);
+  await call(UCMD.SUBFLOW_CREATE, 'mptcp_pm subflow_create', [[ATTR.TOKEN, u32(token)], [ATTR.ADDR, local], [ATTR.ADDR_REMOTE, remote]]);
 }
 
 /** Userspace PM: closes the subflow with these four address/port ends (see getSubflows). */

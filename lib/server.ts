@@ -197,9 +197,17 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
   }
   const host = options.host as string | undefined;
   if (host) {
+    // As net does: a close() (or the signal's abort) during the lookup, or a
+    // later listen(), makes this lookup's result moot. close() emits 'close'
+    // on the next tick, before any lookup result can arrive.
     const token = {};
     pending.set(server, token);
+    const discard = (): void => {
+      if (pending.get(server) === token) pending.delete(server);
+    };
+    server.once('close', discard);
     dns.lookup(host, (err, ip, family) => {
+      server.removeListener('close', discard);
       if (pending.get(server) !== token) return;
       pending.delete(server);
       if (err) server.emit('error', err);

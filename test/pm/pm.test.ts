@@ -127,6 +127,51 @@ describe.skipIf(reason !== null)('mptcp.pm endpoints and limits (iproute2 as the
     expect(limit.error!.kernelMessage).toMatch(/listen socket/);
   });
 
+  it('concurrent calls all settle truthfully: parallel dumps, and 8 parallel adds x 10 rounds all resolve and are all listed', () => {
+    const [lists] = pm([['@all', ['list'], ['list'], ['getLimits'], ['list']]]) as unknown as Result[][];
+    expect(lists.map((r) => r.error)).toEqual([undefined, undefined, undefined, undefined]);
+    const rounds: unknown[][] = [];
+    for (let r = 0; r < 10; r++) {
+      rounds.push(['@all', ...Array.from({ length: 8 }, (_, i) => ['add', { address: `10.7.${r}.${i + 1}`, flags: ['subflow'] }])]);
+      rounds.push(['flush']);
+    }
+    // Each round's adds are listed before the flush that ends the round.
+    const steps: unknown[][] = [];
+    for (let r = 0; r < 10; r++) steps.push(rounds[2 * r], ['list'], rounds[2 * r + 1]);
+    const out = pm(steps) as unknown as (Result[] | Result)[];
+    for (let r = 0; r < 10; r++) {
+      const adds = out[3 * r] as Result[];
+      const listed = (out[3 * r + 1] as Result).ok as { address: string; id: number }[];
+      expect(adds.map((a) => a.error)).toEqual(Array(8).fill(undefined));
+      const want = Array.from({ length: 8 }, (_, i) => `10.7.${r}.${i + 1}`);
+      expect(adds.map((a) => (a.ok as { address: string }).address)).toEqual(want);
+      expect(listed.map((e) => e.address).sort()).toEqual([...want].sort());
+      // Each add resolved with the id the kernel gave that very address.
+      for (const a of adds) expect(listed).toContainEqual(a.ok);
+    }
+  });
+
+  it('pm.close() while the family lookup is pending: both calls settle and no netlink socket is left open', () => {
+    const [r] = pm([['@closeDuringLookup']]) as unknown as { results: Result[]; socketsBefore: number; socketsAfter: number }[];
+    expect(r.results[0].error).toMatchObject({ code: 'EBADF' }); // its socket was closed under it
+    expect(r.results[1].ok).toEqual([]);
+    expect(r.socketsAfter).toBe(r.socketsBefore);
+  });
+
+  it('an IPv6 zone is the interface: add honours it (and must agree with ifname); elsewhere it is refused, not dropped', () => {
+    const [zoned, zonedIdx, clash, setFlagsZone] = pm([
+      ['add', { address: 'fe80::1%dummy1', flags: ['subflow'] }],
+      ['add', { address: 'fe80::2%1', id: 9, flags: ['subflow'] }],
+      ['add', { address: 'fe80::3%dummy1', ifname: 'lo' }],
+      ['setFlags', 'fe80::1%dummy1', ['backup']],
+    ]);
+    expect(zoned.ok).toMatchObject({ address: 'fe80::1', ifname: 'dummy1' });
+    expect(zonedIdx.ok).toMatchObject({ address: 'fe80::2', ifindex: 1, ifname: 'lo' });
+    expect(clash.error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(setFlagsZone.error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(ipEndpoints()).toEqual(expect.arrayContaining([expect.objectContaining({ address: 'fe80::1', dev: 'dummy1' }), expect.objectContaining({ address: 'fe80::2', id: 9, dev: 'lo' })]));
+  });
+
   it('without CAP_NET_ADMIN changes fail with EPERM saying so; reading still works', () => {
     ip('endpoint', 'add', '10.4.0.1', 'id', '2', 'signal');
     const [add, limits, list] = pm([['add', { address: '10.4.0.2' }], ['setLimits', { subflows: 1 }], ['list']], 65534);
