@@ -316,14 +316,14 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && !localAddress && autoSelectFamily) {
     dnsopts.all = true;
     lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
-      if (secondLookup(plan)) return;
+      if (secondLookup(plan, addresses?.[0]?.address)) return;
       onLookupAll(plan, err, addresses, attemptTimeout, options);
     }) as unknown as Parameters<LookupFn>[2]);
     return socket;
   }
 
   lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, ip: string, addressType: number) => {
-    if (secondLookup(plan)) return;
+    if (secondLookup(plan, ip)) return;
     socket.emit('lookup', err, ip, addressType, host);
     if (!socket.connecting) return;
     if (err) {
@@ -344,13 +344,14 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
  * fails with EALREADY if it is still connecting, and the call is ignored
  * otherwise. Returns true for such a repeated call.
  */
-function secondLookup(plan: Plan): boolean {
+function secondLookup(plan: Plan, address: unknown): boolean {
   if (!plan.lookedUp) {
     plan.lookedUp = true;
     return false;
   }
   if (plan.socket.connecting && !plan.socket.destroyed) {
-    plan.socket.destroy(exceptionWithHostPort(os.errno.EALREADY, 'connect', plan.host, plan.port, localDetails(plan)));
+    const where = typeof address === 'string' && net.isIP(address) ? address : plan.host;
+    plan.socket.destroy(exceptionWithHostPort(os.errno.EALREADY, 'connect', where, plan.port, localDetails(plan)));
   }
   return true;
 }

@@ -3,10 +3,11 @@
 // `tls`), reading the descriptor under Node's own handle. The read buffers
 // are allocated once and reused, so a call costs one or two getsockopt(2)
 // plus decoding.
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { getBinding } from './binding';
 import { decodeMptcpInfo, decodeSubflow, type MptcpInfo, type Subflow } from './decode';
+import { errInvalidArgType } from './errors';
 import { getFeatures } from './support';
 
 /** Anything `isMptcp` and friends accept: a `net.Socket` or a `tls.TLSSocket`. */
@@ -45,6 +46,15 @@ export function fdOf(socket: unknown): number {
  */
 const notMptcp = new WeakSet<object>();
 
+/**
+ * These functions take a connection: a `net.Socket` (a `tls.TLSSocket` is
+ * one). Anything else, such as an `http.IncomingMessage` passed instead of
+ * its `.socket`, is a mistake and throws, as Node's own functions do.
+ */
+function validateSocket(socket: unknown): void {
+  if (!(socket instanceof net.Socket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
+}
+
 function connecting(socket: unknown): boolean {
   return (socket as SocketLike).connecting === true;
 }
@@ -61,6 +71,7 @@ function connecting(socket: unknown): boolean {
  * server.on('connection', (s) => console.log(mptcp.isMptcp(s) ? 'MPTCP' : 'TCP'));
  */
 export function isMptcp(socket: AnySocket): boolean {
+  validateSocket(socket);
   const b = getBinding();
   if (!b) return false;
   const h = handleOf(socket);
@@ -97,6 +108,7 @@ let infoView: DataView | undefined;
  * if (info) console.log(info.subflowsTotal, info.bytesSent);
  */
 export function getInfo(socket: AnySocket): MptcpInfo | null {
+  validateSocket(socket);
   const b = getBinding();
   if (!b) return null;
   const h = handleOf(socket);
@@ -202,6 +214,7 @@ export function readSubflowsLegacy(fd: number): Subflow[] | null {
  * for (const sf of mptcp.getSubflows(socket)) console.log(sf.localAddress, '->', sf.remoteAddress, sf.rtt);
  */
 export function getSubflows(socket: AnySocket): Subflow[] {
+  validateSocket(socket);
   const b = getBinding();
   if (!b) return [];
   const h = handleOf(socket);
@@ -217,6 +230,7 @@ export function getSubflows(socket: AnySocket): Subflow[] {
  * so the counters and the subflow list agree; null when not MPTCP.
  */
 export function getSnapshot(socket: AnySocket): { info: MptcpInfo; subflows: Subflow[] } | null {
+  validateSocket(socket);
   const b = getBinding();
   if (!b) return null;
   const fd = fdOf(socket);

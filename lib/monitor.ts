@@ -4,6 +4,7 @@
 // and changing priority, listeners. Byte orders follow kernel-abi.md 5.6:
 // event ports are big-endian, addresses network order.
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import type * as net from 'node:net';
 import { errInvalidArgType, errInvalidArgValue, errOutOfRange } from './errors';
 import { getInfo } from './info';
@@ -285,6 +286,7 @@ export function monitor(options: MonitorOptions = {}): Monitor {
     if (!Number.isInteger(buf) || buf < 4096 || buf > 0x7fffffff) throw errOutOfRange('options.recvBufferSize', 'an integer >= 4096 and <= 2147483647', buf);
   }
   if (options.socket !== undefined) {
+    if (!(options.socket instanceof Socket)) throw errInvalidArgType('options.socket', ['net.Socket'], options.socket);
     const info = getInfo(options.socket);
     if (!info) throw errInvalidArgValue('options.socket', '[socket]', 'is not an MPTCP connection');
     token = info.token;

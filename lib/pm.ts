@@ -364,8 +364,8 @@ function tokenOf(ref: unknown, name = 'connection'): number {
     if (!Number.isInteger(ref) || ref < 0 || ref > 0xffffffff) throw errOutOfRange(name, 'a 32-bit unsigned integer (a token)', ref);
     return ref;
   }
-  if (ref !== null && typeof ref === 'object') {
-    const info = getInfo(ref as import('node:net').Socket);
+  if (ref instanceof net.Socket) {
+    const info = getInfo(ref);
     if (!info) throw errInvalidArgValue(name, '[socket]', 'is not an MPTCP connection');
     return info.token;
   }

@@ -1,0 +1,170 @@
+// Misuse and lifecycle races, checked against node:net and on the server
+// side: exceptions from the application's callbacks, destroy() inside
+// 'connectionAttempt', a lookup calling back twice, close() racing listen(),
+// and things that are not sockets given where a socket is expected.
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { echo, hasIPv6, mptcp, openFds, recordingServer, skipReason, supported } from '../helpers/net';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const throwChild = path.join(__dirname, '..', 'fixtures', 'throw-child.cjs');
+
+/** Resolves with `p`, or rejects after `ms` (a hang is a failure, not a stuck run). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, sleep(ms).then(() => { throw new Error(`${what}: no result after ${ms} ms`); })]);
+}
+
+async function settle(rec: Awaited<ReturnType<typeof recordingServer>>, fds: number): Promise<void> {
+  for (let i = 0; i < 100 && (openFds() > fds || rec.sockets.some((s) => !s.destroyed)); i++) await sleep(20);
+}
+
+describe.skipIf(!supported || !hasIPv6)('exceptions thrown by callbacks reach the process when thrown', () => {
+  if (!supported || !hasIPv6) console.log(`exception tests skipped: ${skipReason || 'no IPv6 loopback'}`);
+
+  for (const scenario of ['connect-throws', 'he-connect-throws']) {
+    it(`${scenario === 'he-connect-throws' ? 'Happy Eyeballs: ' : ''}a throwing 'connect' listener on the native path is an uncaught exception at once, as with net`, () => {
+      const results = ['lib', 'net'].map((which) => {
+        const r = spawnSync(process.execPath, [throwChild, scenario, which], { encoding: 'utf8', timeout: 20_000 });
+        expect(r.status).toBe(0);
+        return JSON.parse(r.stdout.trim());
+      });
+      // Before the setImmediate queued just ahead of the throw; never thrown again later.
+      expect(results[0]).toEqual({ order: ['uncaught:thrown by the connect listener', 'immediate'], later: 'none' });
+      expect(results[0]).toEqual(results[1]);
+    });
+  }
+
+  it("an unhandled 'error' (ECONNREFUSED, native path) ends the process, as with net", () => {
+    for (const which of ['lib', 'net']) {
+      const r = spawnSync(process.execPath, [throwChild, 'refused-unhandled', which], { encoding: 'utf8', timeout: 20_000 });
+      expect({ which, status: r.status, running: r.stdout.includes('still running') }).toEqual({ which, status: 1, running: false });
+      expect(r.stderr).toContain('ECONNREFUSED');
+    }
+  });
+});
+
+describe.skipIf(!supported || !hasIPv6)('lifecycle races on the native connect path', () => {
+  const twoFamilies = (h: string, o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void): void => {
+    setImmediate(() => cb(null, [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }]));
+  };
+
+  it("destroy() inside 'connectionAttempt' stops everything; a socket opened in that listener is its own", async () => {
+    const rec = await recordingServer();
+    const fds = openFds();
+    const events: string[] = [];
+    let other: net.Socket | null = null;
+    const s = mptcp.connect({ port: rec.port, host: 'he.test', autoSelectFamily: true, lookup: twoFamilies as never });
+    for (const e of ['connect', 'connectionAttempt', 'connectionAttemptFailed', 'connectionAttemptTimeout', 'error', 'close']) s.on(e, () => events.push(e));
+    s.once('connectionAttempt', () => {
+      s.destroy();
+      other = mptcp.connect(rec.port, '127.0.0.1');
+    });
+    await once(s, 'close');
+    const r = await within(echo(other!, 'mine'), 3000, 'the socket opened in the listener');
+    expect(r).toMatchObject({ mptcp: true });
+    expect(r.data.toString()).toBe('mine');
+    await sleep(400); // past the 250 ms attempt timeout: nothing more may happen
+    expect(events).toEqual(['connectionAttempt', 'close']);
+    expect(rec.accepted).toEqual([true]); // only the other socket ever connected
+    await settle(rec, fds);
+    expect(rec.sockets.every((x) => x.destroyed)).toBe(true);
+    expect(openFds()).toBe(fds);
+    await rec.close();
+  });
+
+  it('a lookup that calls back twice: EALREADY as with net, and no connection is left behind', async () => {
+    const rec = await recordingServer();
+    const fds = openFds();
+    const outcomes = [];
+    for (const m of [net, mptcp] as const) {
+      const lookup = (h: string, o: unknown, cb: (e: null, a: string, f: number) => void): void => { cb(null, '::1', 6); cb(null, '::1', 6); };
+      const s = m.connect({ port: rec.port, host: 'v6.test', autoSelectFamily: false, lookup: lookup as never });
+      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => { s.once('error', resolve); s.once('connect', () => resolve(null)); });
+      outcomes.push({ code: err?.code, syscall: err?.syscall, address: (err as { address?: string } | null)?.address });
+      if (!s.destroyed) s.destroy();
+    }
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(outcomes[1]).toMatchObject({ code: 'EALREADY', syscall: 'connect', address: '::1' });
+    await settle(rec, fds);
+    expect(rec.sockets.every((x) => x.destroyed)).toBe(true); // the server saw every connection closed
+    expect(openFds()).toBe(fds);
+    await rec.close();
+  });
+});
+
+describe.skipIf(!supported)('listen() racing close()', () => {
+  async function sequence(make: () => net.Server, start: (s: net.Server) => void): Promise<{ events: string[]; listening: boolean }> {
+    const s = make();
+    const events: string[] = [];
+    for (const e of ['listening', 'close', 'error']) s.on(e, () => events.push(e));
+    start(s);
+    await sleep(300);
+    const listening = s.listening;
+    if (listening) s.close();
+    return { events, listening };
+  }
+
+  it("close() during the host lookup: 'close' only, never 'listening', nothing left open (as with net)", async () => {
+    const fds = openFds();
+    const run = (make: () => net.Server) => sequence(make, (s) => { s.listen(0, 'localhost'); s.close(); });
+    const lib = await run(() => mptcp.createServer());
+    expect(lib).toEqual(await run(() => net.createServer()));
+    expect(lib).toEqual({ events: ['close'], listening: false });
+    expect(openFds()).toBe(fds);
+  });
+
+  it("the listen signal aborted during the host lookup: 'close' only (as with net)", async () => {
+    const fds = openFds();
+    const run = (make: () => net.Server) => sequence(make, (s) => {
+      const ac = new AbortController();
+      s.listen({ port: 0, host: 'localhost', signal: ac.signal });
+      ac.abort();
+    });
+    const lib = await run(() => mptcp.createServer());
+    expect(lib).toEqual(await run(() => net.createServer()));
+    expect(lib).toEqual({ events: ['close'], listening: false });
+    expect(openFds()).toBe(fds);
+  });
+});
+
+describe('per-connection functions given something that is not a socket', () => {
+  const fns = { isMptcp: mptcp.isMptcp, getInfo: mptcp.getInfo, getSubflows: mptcp.getSubflows, getSnapshot: mptcp.getSnapshot };
+
+  it('throw ERR_INVALID_ARG_TYPE naming net.Socket for undefined, a number, {} and an http.IncomingMessage', async () => {
+    let req: http.IncomingMessage | null = null;
+    const server = http.createServer((q, res) => { req = q; res.end('ok'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => http.get(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, (res) => { res.resume(); res.on('end', r); }));
+    for (const [name, fn] of Object.entries(fns)) {
+      for (const bad of [undefined, 42, {}, req]) {
+        let caught: (Error & { code?: string }) | null = null;
+        try {
+          (fn as (s: unknown) => unknown)(bad);
+        } catch (e) {
+          caught = e as Error & { code?: string };
+        }
+        expect({ name, code: caught?.code, type: caught instanceof TypeError }).toEqual({ name, code: 'ERR_INVALID_ARG_TYPE', type: true });
+        expect(caught!.message).toMatch(/"socket" argument must be an instance of net\.Socket/);
+      }
+    }
+    server.close();
+  });
+
+  it.skipIf(!supported)('keep false / null / [] for real sockets that are plain TCP, still connecting, or closed', async () => {
+    const rec = await recordingServer(() => net.createServer(), [0, '127.0.0.1']);
+    const s = net.connect(rec.port, '127.0.0.1');
+    const want = { isMptcp: false, getInfo: null, getSubflows: [], getSnapshot: null };
+    const ask = (): Record<string, unknown> => Object.fromEntries(Object.entries(fns).map(([k, f]) => [k, (f as (x: net.Socket) => unknown)(s)]));
+    expect(ask()).toEqual(want); // connecting
+    await once(s, 'connect');
+    expect(ask()).toEqual(want); // plain TCP
+    s.destroy();
+    await once(s, 'close');
+    expect(ask()).toEqual(want); // closed
+    await rec.close();
+  });
+});
