@@ -396,6 +396,38 @@ async function pmPhase(result) {
     result.warnings.push(`pm round trips not measured: ${err.message}`);
     return;
   }
+  // Concurrent calls: the shared socket queues dumps (one per socket at a
+  // time in the kernel) against the alternative design, a socket per call
+  // (socket + bind + request + close, with the family id already known).
+  try {
+    const conc = 64;
+    const rounds = QUICK ? 20 : 100;
+    const { GenlSocket } = require('../dist/netlink.js');
+    const probe = new GenlSocket();
+    const family = await probe.resolveFamily('mptcp_pm');
+    probe.close();
+    const perCall = async () => {
+      const sock = new GenlSocket();
+      try {
+        return await sock.request(family.id, 3 /* GET_ADDR */, 1, [], { dump: true, syscall: 'mptcp_pm get_addr' });
+      } finally {
+        sock.close();
+      }
+    };
+    const batch = async (fn) => {
+      const us = [];
+      for (let r = 0; r < rounds; r++) {
+        const t0 = process.hrtime.bigint();
+        await Promise.all(Array.from({ length: conc }, fn));
+        us.push(Number(process.hrtime.bigint() - t0) / 1e3 / conc);
+      }
+      return { usMedian: median(us), usMin: Math.min(...us), usMax: Math.max(...us) };
+    };
+    stats[`${conc} concurrent pm.list(), shared socket (queued)`] = await batch(() => m.pm.list());
+    stats[`${conc} concurrent list dumps, a socket per call`] = await batch(perCall);
+  } catch (err) {
+    result.warnings.push(`pm concurrency not measured: ${err.message}`);
+  }
   const ip = which('ip');
   if (ip) {
     const { execFile } = await import('node:child_process');
