@@ -217,6 +217,10 @@ describe('mptcp.pm rejects invalid input before sending anything', () => {
     ['destroySubflow bad localPort', () => mptcp.pm.destroySubflow(1, { localAddress: '10.0.0.1', localPort: 70000, remoteAddress: '10.0.0.2', remotePort: 80 }), 'ERR_SOCKET_BAD_PORT'],
     ["setBackup(..., 'yes')", () => mptcp.pm.setBackup(1, { localAddress: '10.0.0.1', remoteAddress: '10.0.0.2', remotePort: 80 }, 'yes' as never), 'ERR_INVALID_ARG_TYPE'],
     ['listAnnounced(plain socket)', () => mptcp.pm.listAnnounced(new net.Socket()), 'ERR_INVALID_ARG_VALUE'],
+    ['listAnnounced({})', () => mptcp.pm.listAnnounced({} as never), 'ERR_INVALID_ARG_TYPE'],
+    ['add zone on an unknown interface', () => mptcp.pm.add({ address: 'fe80::1%nosuchif0' }), 'ENODEV'],
+    ['add zone index 0', () => mptcp.pm.add({ address: 'fe80::1%0' }), 'ERR_INVALID_ARG_VALUE'],
+    ['remove zone in setFlags', () => mptcp.pm.setFlags('fe80::1%lo', []), 'ERR_INVALID_ARG_VALUE'],
   ];
   for (const [name, fn, code] of cases) {
     it(name, async () => {
@@ -232,6 +236,10 @@ describe('mptcp.monitor rejects invalid input synchronously', () => {
     ['monitor({ token: -1 })', () => mptcp.monitor({ token: -1 }), 'ERR_INVALID_ARG_VALUE'],
     ['monitor({ token: 1.5 })', () => mptcp.monitor({ token: 1.5 }), 'ERR_INVALID_ARG_VALUE'],
     ['monitor({ socket: plain socket })', () => mptcp.monitor({ socket: new net.Socket() }), 'ERR_INVALID_ARG_VALUE'],
+    ['monitor({ socket: {} })', () => mptcp.monitor({ socket: {} as never }), 'ERR_INVALID_ARG_TYPE'],
+    ["monitor({ recvBufferSize: '1M' })", () => mptcp.monitor({ recvBufferSize: '1M' as never }), 'ERR_INVALID_ARG_TYPE'],
+    ['monitor({ recvBufferSize: 100 })', () => mptcp.monitor({ recvBufferSize: 100 }), 'ERR_OUT_OF_RANGE'],
+    ['monitor({ recvBufferSize: 1.5e6 + 0.5 })', () => mptcp.monitor({ recvBufferSize: 1.5e6 + 0.5 }), 'ERR_OUT_OF_RANGE'],
   ];
   for (const [name, fn, code] of cases) {
     it(name, () => {
