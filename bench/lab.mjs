@@ -55,7 +55,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { envNumber, median, quantile, table, which } from './common.mjs';
+import { envNumber, median, table, which } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DOCS = path.join(here, '..', 'docs');

@@ -64,7 +64,7 @@ function formatEndpoint(e) {
 function sysctls() {
   const out = {};
   const dir = '/proc/sys/net/mptcp';
-  let names = [];
+  let names;
   try {
     names = fs.readdirSync(dir);
   } catch {
@@ -98,7 +98,7 @@ async function endpointAdd(pm, args) {
 
 async function endpointSet(pm, args) {
   let target;
-  let i = 0;
+  let i;
   if (args[0] === 'id') {
     target = intArg(args[1], 'id');
     i = 2;

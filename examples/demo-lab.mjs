@@ -148,6 +148,8 @@ const color = !process.env.NO_COLOR;
 const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
 const PHASE_COLOR = ['36', '33', '32', '2']; // cyan, yellow, green, dim
 const SPARK = '▁▂▃▄▅▆▇█';
+/** Colour escape sequences (ESC [ ... m), which take no room on screen. */
+const SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
 /** A horizontal bar `width` cells wide for value/max, with eighth-cell resolution. */
@@ -230,7 +232,7 @@ class LiveView {
     // Back to the top of the previous frame, redraw each line, clear what is left.
     // A line must not wrap, or moving up by `height` lines would land too low.
     const fit = (line) => {
-      const visible = [...line.replace(/\x1b\[[0-9;]*m/g, '')];
+      const visible = [...line.replace(SGR, '')];
       return visible.length < cols ? line : visible.slice(0, cols - 1).join('');
     };
     const up = this.height > 0 ? `\x1b[${this.height}F` : '';

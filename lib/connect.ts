@@ -171,7 +171,7 @@ function socketOptions(options: Record<string, unknown>, into: Record<string, un
   if (options.onread !== undefined) into.onread = options.onread;
   if (options.readable !== undefined) into.readable = options.readable;
   if (options.writable !== undefined) into.writable = options.writable;
-  return into as net.SocketConstructorOpts;
+  return into;
 }
 
 /** The part of Node's TCP handle class used here. */
@@ -280,11 +280,11 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
     localAddress, localPort,
     noDelay: Boolean(options.noDelay),
     keepAlive: Boolean(options.keepAlive),
-    keepAliveInitialDelay: ~~((options.keepAliveInitialDelay as number | undefined ?? 0) / 1000),
+    keepAliveInitialDelay: ~~((options.keepAliveInitialDelay ?? 0) / 1000),
     anchorFamily: guess, anchorUsed: false, current: null, lookedUp: false, done: false, hooked: false,
   };
   try {
-    return begin(plan, opened, ipFamily, wantFamily, autoSelectFamily as boolean, attemptTimeout as number, options);
+    return begin(plan, opened, ipFamily, wantFamily, autoSelectFamily as boolean, attemptTimeout, options);
   } catch (err) {
     // A synchronous throw (a lookup rejecting its options): release the descriptor.
     socket.destroy();
@@ -311,18 +311,18 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
 
   const dnsopts: dns.LookupOptions = { family: wantFamily as number, hints: (options.hints as number) || 0 };
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && dnsopts.hints === 0) dnsopts.hints = dns.ADDRCONFIG;
-  const lookup = (options.lookup as LookupFn | undefined) ?? (dns.lookup as unknown as LookupFn);
+  const lookup = (options.lookup as LookupFn | undefined) ?? dns.lookup;
 
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && !localAddress && autoSelectFamily) {
     dnsopts.all = true;
-    lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
+    lookup(host, dnsopts, ((err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
       if (secondLookup(plan, addresses?.[0]?.address)) return;
       onLookupAll(plan, err, addresses, attemptTimeout, options);
     }) as unknown as Parameters<LookupFn>[2]);
     return socket;
   }
 
-  lookup(host, dnsopts as dns.LookupOneOptions, ((err: NodeJS.ErrnoException | null, ip: string, addressType: number) => {
+  lookup(host, dnsopts, ((err: NodeJS.ErrnoException | null, ip: string, addressType: number) => {
     if (secondLookup(plan, ip)) return;
     socket.emit('lookup', err, ip, addressType, host);
     if (!socket.connecting) return;
@@ -578,7 +578,7 @@ function attemptMultiple(plan: Plan, list: Address[], index: number, timeout: nu
 /** Cancels native work synchronously when the socket is destroyed mid-connect. */
 function hookDestroy(plan: Plan): void {
   const socket = plan.socket as net.Socket & { _destroy: (err: Error | null, cb: (err: Error | null) => void) => void };
-  const original = socket._destroy;
+  const original = socket._destroy.bind(socket);
   socket._destroy = function destroyWithNative(this: net.Socket, err, cb) {
     if (!plan.done) {
       plan.done = true;

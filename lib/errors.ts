@@ -35,7 +35,7 @@ export function describe(value: unknown): string {
   if (value === null || value === undefined) return ` Received ${value}`;
   if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
+    const name = value.constructor?.name;
     return name ? ` Received an instance of ${name}` : ` Received ${util.inspect(value, { depth: -1 })}`;
   }
   let shown = util.inspect(value, { colors: false });

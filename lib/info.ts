@@ -153,7 +153,7 @@ function readFull(fd: number, withInfo: boolean): { subflows: Subflow[]; info: M
     const sfLen = v.getUint32(12, true);
     const sfBase = s.fullInfoHead + s.mptcpInfo;
     const tcpBase = sfBase + fullCap * s.subflowInfo;
-    const subflows: Subflow[] = new Array(num);
+    const subflows = new Array<Subflow>(num);
     for (let i = 0; i < num; i++) {
       const sfOff = sfBase + i * sfLen;
       subflows[i] = decodeSubflow(v, v.getUint32(sfOff, true), sfOff + 8, tcpBase + i * tcpLen, tcpLen);
@@ -194,7 +194,7 @@ export function readSubflowsLegacy(fd: number): Subflow[] | null {
       continue;
     }
     const num = Math.min(numT, numA);
-    const out: Subflow[] = new Array(num);
+    const out = new Array<Subflow>(num);
     for (let i = 0; i < num; i++) {
       const addr = decodeSubflow(av, undefined, 16 + i * aStride, 16 + i * aStride, 0);
       const tcp = decodeSubflow(tv, undefined, 16 + i * tStride, 16 + i * tStride, tStride);

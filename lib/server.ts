@@ -132,6 +132,7 @@ function normalizeArgs(args: unknown[]): [Record<string, unknown>, Callback | nu
   return [options, typeof last === 'function' ? (last as Callback) : null];
 }
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call/.apply on a server
 const baseListen = net.Server.prototype.listen as (this: net.Server, ...args: unknown[]) => net.Server;
 
 function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode): void {

@@ -14,7 +14,7 @@ namespace mptcp_abi {
 constexpr int kIpprotoMptcp = 262;  // v5.6
 constexpr int kSolMptcp = 284;      // kernel-internal, glibc >= 2.32
 constexpr int kSolTcp = 6;
-constexpr int kTcpIsMptcp = 43;     // v6.10, SOL_TCP
+constexpr int kTcpIsMptcp = 43;  // v6.10, SOL_TCP
 
 constexpr int kMptcpInfo = 1;          // v5.16
 constexpr int kMptcpTcpInfo = 2;       // v5.16

@@ -10,15 +10,16 @@
 
 #if defined(__linux__)
 
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
-#include <linux/netlink.h>
-#include <net/if.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "loop.h"
 
@@ -42,19 +43,20 @@ constexpr size_t kRecvBuffer = 64 * 1024;
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NetlinkSocket", {
-        InstanceMethod("send", &NetlinkSocket::Send),
-        InstanceMethod("addMembership", &NetlinkSocket::AddMembership),
-        InstanceMethod("dropMembership", &NetlinkSocket::DropMembership),
-        InstanceMethod("start", &NetlinkSocket::Start),
-        InstanceMethod("stop", &NetlinkSocket::StopJs),
-        InstanceMethod("close", &NetlinkSocket::CloseJs),
-        InstanceMethod("ref", &NetlinkSocket::RefJs),
-        InstanceMethod("unref", &NetlinkSocket::UnrefJs),
-        InstanceMethod("setReceiveBuffer", &NetlinkSocket::SetReceiveBuffer),
-        InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
-        InstanceAccessor("fd", &NetlinkSocket::Fd, nullptr),
-    });
+    return DefineClass(env, "NetlinkSocket",
+                       {
+                           InstanceMethod("send", &NetlinkSocket::Send),
+                           InstanceMethod("addMembership", &NetlinkSocket::AddMembership),
+                           InstanceMethod("dropMembership", &NetlinkSocket::DropMembership),
+                           InstanceMethod("start", &NetlinkSocket::Start),
+                           InstanceMethod("stop", &NetlinkSocket::StopJs),
+                           InstanceMethod("close", &NetlinkSocket::CloseJs),
+                           InstanceMethod("ref", &NetlinkSocket::RefJs),
+                           InstanceMethod("unref", &NetlinkSocket::UnrefJs),
+                           InstanceMethod("setReceiveBuffer", &NetlinkSocket::SetReceiveBuffer),
+                           InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
+                           InstanceAccessor("fd", &NetlinkSocket::Fd, nullptr),
+                       });
   }
 
   // new NetlinkSocket(protocol, onMessage(buffer | null, errno)).
@@ -293,8 +295,10 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
   // (close) or from the destructor / env teardown (no JavaScript then).
   void Release(bool fromJs) {
     if (poll_ != nullptr) {
-      if (fromJs) StopPoll();
-      else ClosePoll();
+      if (fromJs)
+        StopPoll();
+      else
+        ClosePoll();
     }
     if (fd_ >= 0) {
       close(fd_);
@@ -339,7 +343,8 @@ Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (name.empty() || name.size() >= IF_NAMESIZE || name.find('\0') != std::string::npos) return Napi::Number::New(env, -ENODEV);
+  if (name.empty() || name.size() >= IF_NAMESIZE || name.find('\0') != std::string::npos)
+    return Napi::Number::New(env, -ENODEV);
   unsigned idx = if_nametoindex(name.c_str());
   return Napi::Number::New(env, idx == 0 ? -errno : static_cast<double>(idx));
 }
@@ -349,7 +354,8 @@ Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
   int idx = ArgInt(info, 0);
   if (env.IsExceptionPending()) return env.Undefined();
   char name[IF_NAMESIZE] = {0};
-  if (idx <= 0 || if_indextoname(static_cast<unsigned>(idx), name) == nullptr) return Napi::Number::New(env, idx <= 0 ? -ENXIO : -errno);
+  if (idx <= 0 || if_indextoname(static_cast<unsigned>(idx), name) == nullptr)
+    return Napi::Number::New(env, idx <= 0 ? -ENXIO : -errno);
   return Napi::String::New(env, name);
 }
 

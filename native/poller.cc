@@ -10,11 +10,12 @@
 
 #if defined(__linux__)
 
-#include <cerrno>
 #include <fcntl.h>
-#include <memory>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <memory>
 
 #include "loop.h"
 
@@ -29,17 +30,16 @@ namespace {
 class Attempt : public Napi::ObjectWrap<Attempt>, public Poll::Owner {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Attempt", {
-        InstanceMethod("watch", &Attempt::Watch),
-        InstanceMethod("moveTo", &Attempt::MoveTo),
-        InstanceMethod("close", &Attempt::CloseJs),
-        InstanceAccessor("fd", &Attempt::Fd, nullptr),
-    });
+    return DefineClass(env, "Attempt",
+                       {
+                           InstanceMethod("watch", &Attempt::Watch),
+                           InstanceMethod("moveTo", &Attempt::MoveTo),
+                           InstanceMethod("close", &Attempt::CloseJs),
+                           InstanceAccessor("fd", &Attempt::Fd, nullptr),
+                       });
   }
 
-  explicit Attempt(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Attempt>(info) {
-    fd_ = ArgInt(info, 0);
-  }
+  explicit Attempt(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Attempt>(info) { fd_ = ArgInt(info, 0); }
 
   ~Attempt() override { Release(); }
 
@@ -152,9 +152,7 @@ class Attempt : public Napi::ObjectWrap<Attempt>, public Poll::Owner {
 
 }  // namespace
 
-void InitPoller(Napi::Env env, Napi::Object exports) {
-  exports.Set("Attempt", Attempt::Define(env));
-}
+void InitPoller(Napi::Env env, Napi::Object exports) { exports.Set("Attempt", Attempt::Define(env)); }
 
 }  // namespace mptcp_node
 

@@ -8,15 +8,16 @@
 #if defined(__linux__)
 
 #include <arpa/inet.h>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <string>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "mptcp_abi.h"
 
@@ -70,9 +71,7 @@ bool ArgsOk(const Napi::CallbackInfo& info, size_t n) {
   return true;
 }
 
-Napi::Value Result(Napi::Env env, int rc) {
-  return Napi::Number::New(env, rc < 0 ? -errno : rc);
-}
+Napi::Value Result(Napi::Env env, int rc) { return Napi::Number::New(env, rc < 0 ? -errno : rc); }
 
 // socket(family, protocol) -> fd | -errno
 Napi::Value Socket(const Napi::CallbackInfo& info) {
@@ -111,8 +110,7 @@ Napi::Value AddressCall(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   sockaddr_storage ss;
-  socklen_t len = FillSockaddr(ArgInt(info, 1), info[2].As<Napi::String>().Utf8Value(),
-                               ArgInt(info, 3), &ss);
+  socklen_t len = FillSockaddr(ArgInt(info, 1), info[2].As<Napi::String>().Utf8Value(), ArgInt(info, 3), &ss);
   if (len == 0) return Napi::Number::New(info.Env(), -EINVAL);
   int fd = ArgInt(info, 0);
   int rc;

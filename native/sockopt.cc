@@ -8,9 +8,10 @@
 
 #if defined(__linux__)
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
-#include <sys/socket.h>
 
 #include "mptcp_abi.h"
 
@@ -46,7 +47,8 @@ napi_value FastNumber(napi_env env, int32_t n) {
 napi_value TcpIsMptcp(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) return FastNumber(env, -EINVAL);
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1)
+    return FastNumber(env, -EINVAL);
   int value = 0;
   socklen_t len = sizeof(value);
   if (getsockopt(FastFd(env, argv[0]), mptcp_abi::kSolTcp, mptcp_abi::kTcpIsMptcp, &value, &len) < 0)
@@ -58,11 +60,13 @@ napi_value TcpIsMptcp(napi_env env, napi_callback_info info) {
 napi_value MptcpInfo(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) return FastNumber(env, -EINVAL);
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2)
+    return FastNumber(env, -EINVAL);
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
     napi_throw_type_error(env, nullptr, "mptcp binding: expected a Uint8Array");
     return nullptr;
   }
@@ -89,8 +93,7 @@ Napi::Value SubflowData(const Napi::CallbackInfo& info) {
   head.size_user = static_cast<uint32_t>(elem);
   std::memcpy(data, &head, sizeof(head));
   socklen_t optlen = static_cast<socklen_t>(len);
-  if (getsockopt(fd, mptcp_abi::kSolMptcp, optname, data, &optlen) < 0)
-    return Napi::Number::New(info.Env(), -errno);
+  if (getsockopt(fd, mptcp_abi::kSolMptcp, optname, data, &optlen) < 0) return Napi::Number::New(info.Env(), -errno);
   return Napi::Number::New(info.Env(), optlen);
 }
 

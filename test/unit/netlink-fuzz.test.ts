@@ -97,7 +97,7 @@ describe('netlink parser fuzz', () => {
         parseAll(buf);
       } catch (err) {
         rejected++;
-        if (!(err instanceof nl.NetlinkParseError)) throw new Error(`run ${runs}: ${String(err)} for ${buf.toString('hex')}`);
+        if (!(err instanceof nl.NetlinkParseError)) throw new Error(`run ${runs}: ${String(err)} for ${buf.toString('hex')}`, { cause: err });
       }
       runs++;
     }
