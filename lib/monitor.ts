@@ -160,7 +160,9 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
   recvBufferSize = 0;
   private readonly token: number | undefined;
   private readonly wantedBuffer: number;
+  /** Events not yet taken by an iterator; filled only while one exists. */
   private readonly queue: MptcpEvent[] = [];
+  private iterators = 0;
   private readonly waiters: { resolve: (r: IteratorResult<MptcpEvent>) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
   /** Resolves once the monitor is subscribed (events from then on are delivered); rejects on EPERM and the like. */
@@ -221,7 +223,7 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
     this.emit(e.type, e);
     const w = this.waiters.shift();
     if (w) w.resolve({ value: e, done: false });
-    else this.queue.push(e);
+    else if (this.iterators > 0) this.queue.push(e); // kept only for a loop that will read it
   }
 
   /**
@@ -248,7 +250,12 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
     process.nextTick(() => this.emit('close'));
   }
 
+  /**
+   * Iterates over the events from now on (events delivered before the loop
+   * started are not replayed). Breaking out of the loop closes the monitor.
+   */
   [Symbol.asyncIterator](): AsyncIterator<MptcpEvent> {
+    this.iterators++;
     return {
       next: () => {
         const e = this.queue.shift();
@@ -258,6 +265,7 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
         return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
       },
       return: () => {
+        this.iterators--;
         this.close();
         return Promise.resolve({ value: undefined, done: true });
       },

@@ -45,6 +45,10 @@ describe.skipIf(reason !== null)('mptcp.monitor() robustness', () => {
     expect(r).toMatchObject({ sameAsThrown: true, firstCaught: 'listener bug', warnings: [] });
   });
 
+  it("read with 'event' listeners only, nothing is kept for a later loop: it starts with the events from then on", () => {
+    expect(run('late-iterator')).toEqual({ heardFirst: true, loopFirstPort: 'second' });
+  });
+
   it("close() before the subscription completes: no 'error', ready resolves, 'close' is emitted", () => {
     expect(run('close-before-ready')).toEqual({ ready: 'resolved', errors: [], closed: true });
   });
