@@ -1,4 +1,4 @@
-// Helpers shared by the benchmarks (bench/run.mjs, bench/lab.mjs).
+// Helpers shared by the benchmarks (bench/run.mjs, bench/lab.mjs, bench/soak.mjs).
 import { accessSync, constants as fsc } from 'node:fs';
 import path from 'node:path';
 
@@ -8,6 +8,24 @@ export function envNumber(name, def) {
   if (v === undefined || v === '') return def;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return n;
+}
+
+/**
+ * A positive number (or 0, with `{ zero: true }`) given on the command line
+ * as `--name N` or `--name=N`, or `def` when the option is absent.
+ */
+export function argNumber(argv, name, def, { zero = false } = {}) {
+  let v;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name) v = argv[i + 1];
+    else if (argv[i].startsWith(`${name}=`)) v = argv[i].slice(name.length + 1);
+  }
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !zero)) {
+    throw new Error(`${name} must be a ${zero ? 'non-negative' : 'positive'} number, got ${v ?? 'nothing'}`);
+  }
   return n;
 }
 
