@@ -129,9 +129,11 @@ export function connect(port: number | string, host?: string, connectionListener
 export function connect(port: number | string, connectionListener?: () => void): net.Socket;
 export function connect(...args: unknown[]): net.Socket {
   const [options, cb] = normalizeArgs(args);
-  if (options.path !== undefined && options.path !== null && options.path !== '') {
+  if ((options.path !== undefined && options.path !== null && options.path !== '') || options.fd !== undefined) {
+    // IPC, or a descriptor the caller already has: net's, unchanged.
     return net.connect(...(args as Parameters<typeof net.connect>));
   }
+  validateAsNet(options);
   if (options.port === undefined && options.path == null) throw errMissingArgs('options', 'port', 'path');
   const mode = validateMode(options.mptcp, 'options.mptcp');
   const b = getBinding();
@@ -141,6 +143,34 @@ export function connect(...args: unknown[]): net.Socket {
     return net.connect(rest as unknown as net.NetConnectOpts, cb ?? undefined);
   }
   return connectNative(b, options, cb, mode);
+}
+
+/** Options that net.connect checks first, in its Socket constructor and setTimeout(). */
+const kCheckedFirst = ['signal', 'timeout', 'keepAliveInitialDelay', 'objectMode', 'readableObjectMode', 'writableObjectMode',
+  'highWaterMark', 'readableHighWaterMark', 'writableHighWaterMark', 'onread', 'readable', 'writable', 'allowHalfOpen'] as const;
+
+/**
+ * Validates what net.connect validates before anything else, with net's own
+ * code, so the same mistakes throw the same errors in the same order: a
+ * handle-less net.Socket is built from those options (and given the
+ * timeout), then dropped. Only when one of them is present: the common call
+ * pays nothing.
+ */
+function validateAsNet(options: Record<string, unknown>): void {
+  let probe: Record<string, unknown> | null = null;
+  for (const key of kCheckedFirst) {
+    if (options[key] !== undefined) (probe ??= {})[key] = options[key];
+  }
+  if (!probe) return;
+  const timeout = probe.timeout;
+  delete probe.timeout;
+  const socket = new net.Socket(probe);
+  socket.on('error', () => { /* an already aborted signal destroys the probe with an AbortError */ });
+  try {
+    if (timeout) socket.setTimeout(timeout as number);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Alias of {@link connect}, as in `net`. */
@@ -248,10 +278,10 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   if (options.keepAliveInitialDelay !== undefined && typeof options.keepAliveInitialDelay !== 'number') {
     throw errInvalidArgType('options.keepAliveInitialDelay', ['number'], options.keepAliveInitialDelay);
   }
-  if (options.lookup != null && typeof options.lookup !== 'function') throw errInvalidArgType('options.lookup', ['function'], options.lookup);
-
   const host = (options.host as string) || 'localhost';
   const ipFamily = net.isIP(host);
+  // As net: the lookup function only matters (and is only checked) for a name.
+  if (!ipFamily && options.lookup != null && typeof options.lookup !== 'function') throw errInvalidArgType('options.lookup', ['function'], options.lookup);
   const wantFamily = socketToDnsFamily(options.family);
   const guess: 4 | 6 = ipFamily === 6 || (ipFamily === 0 && wantFamily === 6) ? 6 : 4;
 
@@ -277,7 +307,8 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
 
   const plan: Plan = {
     b, socket, mode, port: port as number, host,
-    localAddress, localPort,
+    // net binds when either is truthy, a falsy localPort ('' or false) as port 0.
+    localAddress, localPort: localPort ? localPort : undefined,
     noDelay: Boolean(options.noDelay),
     keepAlive: Boolean(options.keepAlive),
     keepAliveInitialDelay: ~~((options.keepAliveInitialDelay ?? 0) / 1000),

@@ -184,8 +184,11 @@ function hex4(v: DataView, off: number): string {
 export function formatIPv6(v: DataView, off: number): string {
   const w = new Array<number>(8);
   for (let i = 0; i < 8; i++) w[i] = v.getUint16(off + 2 * i, false);
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
-    return `::ffff:${v.getUint8(off + 12)}.${v.getUint8(off + 13)}.${v.getUint8(off + 14)}.${v.getUint8(off + 15)}`;
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && (w[5] === 0xffff || (w[5] === 0 && w[6] !== 0))) {
+    // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d), as Node
+    // (inet_ntop) writes them.
+    const dotted = `${v.getUint8(off + 12)}.${v.getUint8(off + 13)}.${v.getUint8(off + 14)}.${v.getUint8(off + 15)}`;
+    return w[5] === 0xffff ? `::ffff:${dotted}` : `::${dotted}`;
   }
   let bestStart = -1;
   let bestLen = 1;

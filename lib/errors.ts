@@ -76,8 +76,11 @@ export function errInvalidIpAddress(address: unknown): CodedError {
   return coded(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(address)}`);
 }
 
-export function errInvalidAddressFamily(family: unknown, host: unknown, port: unknown): CodedError {
-  return coded(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(family)} ${String(host)}:${String(port)}`);
+export function errInvalidAddressFamily(family: unknown, host: unknown, port: unknown): CodedError & { host: unknown; port: unknown } {
+  const err = coded(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(family)} ${String(host)}:${String(port)}`) as CodedError & { host: unknown; port: unknown };
+  err.host = host; // as net's error carries them
+  err.port = port;
+  return err;
 }
 
 export function errMissingArgs(...names: string[]): CodedError {

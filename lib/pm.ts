@@ -221,7 +221,7 @@ export function decodeEndpoint(nested: Buffer | undefined): Endpoint | null {
   const bits = getU32(a, ADDR.FLAGS, 'endpoint flags') ?? 0;
   const ep: Endpoint = { id, address, family, flags: flagNames.filter(([, bit]) => bits & bit).map(([n]) => n) };
   const known = flagNames.reduce((m, [, bit]) => m | bit, 0);
-  if (bits & ~known) ep.unknownFlags = bits & ~known;
+  if (bits & ~known) ep.unknownFlags = (bits & ~known) >>> 0;
   const port = getU16(a, ADDR.PORT, 'endpoint port');
   if (port) ep.port = port;
   const ifindex = getS32(a, ADDR.IF_IDX, 'endpoint ifindex');

@@ -7,6 +7,7 @@
 // net emits them ("listen EADDRINUSE: address already in use :::8080").
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import { listeningGeneration } from './node-internals';
 import { constants as os } from 'node:os';
 import { getBinding } from './binding';
 import type { NativeBinding } from '../types/binding';
@@ -151,7 +152,14 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     return;
   }
 
-  // ([port][, host][, backlog][, cb]) or (options[, cb]); see net's Server#listen.
+  // ([port][, host][, backlog][, cb]) or (options[, cb]); net's Server#listen
+  // order: the positional backlog is converted first, then the signal is
+  // checked, then the port.
+  const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+  const signal = options.signal as AbortSignal | undefined;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+    throw errInvalidArgType('options.signal', ['AbortSignal'], signal);
+  }
   options = { ...options };
   if (args.length === 0 || typeof args[0] === 'function' ||
       (typeof options.port === 'undefined' && 'port' in options) || options.port === null) {
@@ -168,13 +176,8 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     throw errSocketBadPort('options.port', p);
   }
   const port = +p | 0;
-  const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
   // net passes whatever it was given to listen(2) as an int32 (so 'x' becomes 0).
   const backlog = Number(options.backlog || backlogFromArgs || 511) | 0;
-  const signal = options.signal as AbortSignal | undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw errInvalidArgType('options.signal', ['AbortSignal'], signal);
-  }
   if (cb) server.once('listening', cb);
   if (signal) {
     const onAbort = (): void => { server.close(); };
@@ -187,8 +190,9 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
   const spec: ListenSpec = {
     port,
     backlog,
-    ipv6Only: Boolean(options.ipv6Only),
-    reusePort: Boolean(options.reusePort),
+    // As net: only `true` turns these on.
+    ipv6Only: options.ipv6Only === true,
+    reusePort: options.reusePort === true,
     mode,
   };
   if (!b) {
@@ -201,14 +205,18 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     // As net does: a close() (or the signal's abort) during the lookup, or a
     // later listen(), makes this lookup's result moot. close() emits 'close'
     // on the next tick, before any lookup result can arrive.
+    // dns.lookup answers an IP literal on the next tick, ahead of the
+    // 'close' event, so close() is seen through net's own listen generation.
     const token = {};
     pending.set(server, token);
+    const generation = listeningGeneration(server);
     const discard = (): void => {
       if (pending.get(server) === token) pending.delete(server);
     };
     server.once('close', discard);
     dns.lookup(host, (err, ip, family) => {
       server.removeListener('close', discard);
+      if (listeningGeneration(server) !== generation) discard();
       if (pending.get(server) !== token) return;
       pending.delete(server);
       if (err) server.emit('error', err);

@@ -199,8 +199,8 @@ describe.skipIf(!supported)(`parity with node:net, generated arguments${skipReas
       ['a signal-like object is accepted as net accepts it', [{ port: zero, signal: { aborted: true } }], false],
       // net converts the positional backlog first (a Symbol throws a TypeError); the library validates the port first.
       ['the positional backlog is converted before the port is validated', [-1, '127.0.0.1', Symbol.for('backlog')], false],
-      // Without a host, net (20.x) ignores ipv6Only and listens dual stack on '::'; the library makes it IPv6-only.
-      // (Node documents ipv6Only as disabling dual stack: this may be a difference to document rather than to fix.)
+      // Without a host, Node 20 ignores ipv6Only and listens dual stack on '::'; Node 22+ and the library
+      // make it IPv6-only (compared as such on Node 20: see node20IgnoresIpv6Only).
       ['ipv6Only: true without a host', [{ port: zero, ipv6Only: true }], false],
       // net sets IPV6_V6ONLY only for ipv6Only === true: dual stack here; the library makes an IPv6-only listener.
       ['ipv6Only: 1 is not ipv6Only: true', [{ port: zero, host: '::', ipv6Only: 1 }], false],

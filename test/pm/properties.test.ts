@@ -206,7 +206,7 @@ describe('mptcp.pm and monitor(): generated invalid arguments reject before anyt
       try {
         promise = (mptcp.pm as unknown as Record<string, (...a: unknown[]) => unknown>)[fn](...real);
       } catch (err) {
-        throw new Error(`pm.${fn}(${fc.stringify(args)}) threw synchronously instead of rejecting: ${String(err)}`);
+        throw new Error(`pm.${fn}(${fc.stringify(args)}) threw synchronously instead of rejecting: ${String(err)}`, { cause: err });
       }
       // Validation is synchronous up to the first await: a netlink socket opened now means validation passed.
       expect(openFds(), `pm.${fn}(${fc.stringify(args)}) opened a descriptor`).toBe(fds);

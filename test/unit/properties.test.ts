@@ -116,7 +116,7 @@ const errorMessage: fc.Arbitrary<Buffer> = fc.record({
 const validMessage: fc.Arbitrary<Buffer> = fc.oneof(
   fc.tuple(header, tree).map(([h, attrs]) => nl.genlMessage(h.family, h.flags, h.seq, h.cmd, h.version, attrs)),
   fc.tuple(header, endpointNest, fc.option(tree, { nil: undefined })).map(([h, nest, extra]) => nl.genlMessage(30, 2, h.seq, 3, 1, [[1, nest], ...(extra ?? [])])),
-  fc.tuple(header, fc.integer({ min: 0, max: 20 }), eventAttrs).map(([h, cmd, attrs]) => nl.genlMessage(31, 0, 0, cmd, 1, attrs)),
+  fc.tuple(header, fc.integer({ min: 0, max: 20 }), eventAttrs).map(([_h, cmd, attrs]) => nl.genlMessage(31, 0, 0, cmd, 1, attrs)),
   errorMessage,
 );
 
@@ -221,7 +221,7 @@ function resultOrParseError(buf: Buffer, tally: Tally): void {
       tally.add('NetlinkParseError');
       return;
     }
-    throw new Error(`${(err as Error)?.constructor?.name}: ${(err as Error)?.message} for ${buf.toString('hex')}`);
+    throw new Error(`${(err as Error)?.constructor?.name}: ${(err as Error)?.message} for ${buf.toString('hex')}`, { cause: err });
   }
 }
 
