@@ -71,7 +71,8 @@ describe.skipIf(!supported)(`getInfo / getSubflows${skipReason ? ` (skipped: ${s
       localAddress: '127.0.0.1', localPort: client.localPort,
       remoteAddress: '127.0.0.1', remotePort: client.remotePort,
     });
-    expect(sf.bytesSent).toBe(BigInt(SENT));
+    // tcpi_bytes_sent counts data sent again too (a loopback retransmit under load).
+    expect(sf.bytesSent - sf.bytesRetrans).toBe(BigInt(SENT));
     expect(sf.bytesReceived).toBe(BigInt(BACK));
     expect(sf.rtt).toBeGreaterThan(0);
     expect(sf.mss).toBeGreaterThan(0);
