@@ -25,8 +25,7 @@ import {
   exceptionWithHostPort,
   type SystemError,
 } from './errors';
-import { openStream, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './mode';
-import { reasonForErrno } from './support';
+import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './policy';
 
 /** Options of {@link connect}: those of `net.connect` for TCP, plus `mptcp`. */
 export interface ConnectOptions extends net.TcpSocketConnectOpts {
@@ -180,7 +179,7 @@ function refuseWithoutAddon(options: Record<string, unknown>, cb: ((...a: unknow
   const socket = new net.Socket(socketOptions(options));
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
-  const reason = process.platform === 'linux' ? 'addon-unavailable' : 'platform';
+  const reason = reasonWithoutAddon();
   const host = typeof options.host === 'string' ? options.host : 'localhost';
   process.nextTick(() => socket.destroy(refusalError(os.errno.EPROTONOSUPPORT, reason, host, Number(options.port) || undefined)));
   return socket;

@@ -4,7 +4,7 @@ export { createServer, listen, Server, type ListenOptions, type ServerOptions } 
 export { isMptcp, getInfo, getSubflows, getSnapshot, type AnySocket } from './info';
 export { support, type SupportInfo, type SupportFeatures, type UnavailableReason } from './support';
 export type { MptcpInfo, Subflow, TcpState } from './decode';
-export type { MptcpMode } from './mode';
+export type { MptcpMode } from './policy';
 export type { SystemError, CodedError } from './errors';
 /** The in-kernel path manager: endpoints and limits of this network namespace. */
 export * as pm from './pm';

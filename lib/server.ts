@@ -18,8 +18,7 @@ import {
   errSocketBadPort,
   uvExceptionWithHostPort,
 } from './errors';
-import { openStream, refusalError, validateMode, type MptcpMode } from './mode';
-import { reasonForErrno } from './support';
+import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode } from './policy';
 
 /** Options of {@link createServer}: those of `net.createServer`, plus `mptcp`. */
 export interface ServerOptions extends net.ServerOpts {
@@ -196,7 +195,7 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     mode,
   };
   if (!b) {
-    const reason = process.platform === 'linux' ? 'addon-unavailable' : 'platform';
+    const reason = reasonWithoutAddon();
     process.nextTick(() => server.emit('error', refusalError(os.errno.EPROTONOSUPPORT, reason, options.host as string | undefined, port)));
     return;
   }

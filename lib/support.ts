@@ -3,11 +3,11 @@
 // addon, kernel features) is probed once; whether MPTCP is enabled is a
 // per-namespace sysctl that can change, so that part is probed on each call
 // (one socket(2) + close(2)).
-import { constants as os } from 'node:os';
+import * as util from 'node:util';
 import { getBinding } from './binding';
+import { reasonForErrno, reasonWithoutAddon, type UnavailableReason } from './policy';
 
-/** Why MPTCP sockets cannot be made here. */
-export type UnavailableReason = 'disabled' | 'unsupported' | 'platform' | 'addon-unavailable';
+export type { UnavailableReason } from './policy';
 
 /** Kernel read-out features, probed on an MPTCP socket. */
 export interface SupportFeatures {
@@ -68,9 +68,8 @@ export function getFeatures(): SupportFeatures | null {
  * if (!available) console.log(`MPTCP unavailable: ${reason}`);
  */
 export function support(): SupportInfo {
-  if (process.platform !== 'linux') return { available: false, reason: 'platform', features: NONE };
   const b = getBinding();
-  if (!b) return { available: false, reason: 'addon-unavailable', features: NONE };
+  if (!b) return { available: false, reason: reasonWithoutAddon(), features: NONE };
   const fd = b.socket(4, b.constants.IPPROTO_MPTCP);
   if (fd >= 0) {
     try {
@@ -80,13 +79,5 @@ export function support(): SupportInfo {
     }
     return { available: true, reason: null, features };
   }
-  const errno = -fd;
-  const code = Object.entries(os.errno).find(([, v]) => v === errno)?.[0];
-  const reason: UnavailableReason = errno === os.errno.ENOPROTOOPT ? 'disabled' : 'unsupported';
-  return { available: false, reason, code, features: features ?? NONE };
-}
-
-/** The reason MPTCP is refused for a socket(2) errno, in support()'s terms. */
-export function reasonForErrno(errno: number): UnavailableReason {
-  return errno === os.errno.ENOPROTOOPT ? 'disabled' : 'unsupported';
+  return { available: false, reason: reasonForErrno(-fd), code: util.getSystemErrorName(fd), features: features ?? NONE };
 }

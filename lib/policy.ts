@@ -1,9 +1,19 @@
-// The `mptcp` option shared by every entry point, and the native socket
-// creation that honours it: MPTCP first, plain TCP only for the errnos that
-// mean "this kernel or namespace refuses MPTCP sockets".
+// The library's whole MPTCP policy, in one place: the `mptcp` option every
+// entry point takes, which socket(2) errnos mean "this kernel or namespace
+// refuses MPTCP" (fall back, or fail in 'require' mode), the reason
+// support() and refusal errors report for each, and the socket creation that
+// applies it. support(), connect() and listen() all ask this module.
 import { constants as os } from 'node:os';
 import type { NativeBinding } from '../types/binding';
 import { errInvalidArgValue, exceptionWithHostPort, type SystemError } from './errors';
+
+/**
+ * Why MPTCP sockets cannot be made here: `'disabled'` (net.mptcp.enabled=0),
+ * `'unsupported'` (a kernel without MPTCP), `'platform'` (not Linux),
+ * `'addon-unavailable'` (the native addon cannot be loaded), `'error'`
+ * (socket(2) failed for another reason just now, e.g. EMFILE: see `code`).
+ */
+export type UnavailableReason = 'disabled' | 'unsupported' | 'platform' | 'addon-unavailable' | 'error';
 
 /**
  * `true` (default): MPTCP, falling back to TCP when the kernel refuses MPTCP
@@ -14,9 +24,23 @@ export type MptcpMode = boolean | 'require';
 /** errnos of socket(2) that mean MPTCP is unavailable here (kernel-abi.md 2.1). */
 const REFUSAL_ERRNOS = new Set<number>([os.errno.EINVAL, os.errno.EPROTONOSUPPORT, os.errno.ENOPROTOOPT]);
 
+/** Whether a socket(2) errno means the kernel refuses MPTCP sockets. */
 export function isRefusal(errno: number): boolean {
   return REFUSAL_ERRNOS.has(errno);
 }
+
+/** support()'s reason for a failed MPTCP socket(2). */
+export function reasonForErrno(errno: number): UnavailableReason {
+  if (errno === os.errno.ENOPROTOOPT) return 'disabled';
+  return isRefusal(errno) ? 'unsupported' : 'error';
+}
+
+/** The reason when there is no addon to make MPTCP sockets with. */
+export function reasonWithoutAddon(): UnavailableReason {
+  return process.platform === 'linux' ? 'addon-unavailable' : 'platform';
+}
+
+/** Validates the `mptcp` option (undefined means true). */
 
 export function validateMode(value: unknown, name: string): MptcpMode {
   if (value === undefined) return true;
