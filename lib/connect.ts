@@ -12,19 +12,12 @@
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
+import { checkSocketOptions, connectSpec, normalizeArgs, type Callback, type ConnectSpec, type LookupFunction } from './args';
+import { attemptMultiple, attemptSingle, localDetails, type Address, type Plan } from './attempts';
 import { getBinding } from './binding';
-import type { NativeAttempt, NativeBinding } from '../types/binding';
-import {
-  errInvalidAddressFamily,
-  errInvalidArgType,
-  errInvalidIpAddress,
-  errMissingArgs,
-  errOutOfRange,
-  errSocketBadPort,
-  errSocketConnectionTimeout,
-  exceptionWithHostPort,
-  type SystemError,
-} from './errors';
+import type { NativeBinding } from '../types/binding';
+import { errInvalidAddressFamily, errInvalidIpAddress, errMissingArgs, exceptionWithHostPort } from './errors';
+import { attemptedAddresses, learnTcpHandleClass, setConnecting, tcpHandleOn } from './node-internals';
 import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './policy';
 
 /** Options of {@link connect}: those of `net.connect` for TCP, plus `mptcp`. */
@@ -36,77 +29,6 @@ export interface ConnectOptions extends net.TcpSocketConnectOpts {
   allowHalfOpen?: boolean;
   signal?: AbortSignal;
   onread?: net.OnReadOpts;
-}
-
-type LookupFn = NonNullable<net.TcpSocketConnectOpts['lookup']>;
-interface Address { address: string; family: 4 | 6 }
-
-const kIpv4Default = '0.0.0.0';
-const kIpv6Default = '::';
-
-function toNumber(x: unknown): number | false {
-  const n = Number(x);
-  return n >= 0 ? n : false;
-}
-
-/** net's normalizeArgs for the connect forms. */
-function normalizeArgs(args: unknown[]): [Record<string, unknown>, ((...a: unknown[]) => void) | null] {
-  if (args.length === 0) return [{}, null];
-  const arg0 = args[0];
-  let options: Record<string, unknown> = {};
-  if (arg0 !== null && typeof arg0 === 'object') {
-    options = arg0 as Record<string, unknown>;
-  } else if (typeof arg0 === 'string' && toNumber(arg0) === false) {
-    options.path = arg0;
-  } else {
-    options.port = arg0;
-    if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
-  }
-  const last = args[args.length - 1];
-  return [options, typeof last === 'function' ? (last as (...a: unknown[]) => void) : null];
-}
-
-function validatePort(port: unknown, name = 'Port'): number {
-  if ((typeof port !== 'number' && typeof port !== 'string') ||
-      (typeof port === 'string' && port.trim().length === 0) ||
-      +port !== (+port >>> 0) || +port > 0xffff) {
-    throw errSocketBadPort(name, port);
-  }
-  return +port | 0;
-}
-
-function socketToDnsFamily(family: unknown): unknown {
-  if (family === 'IPv4') return 4;
-  if (family === 'IPv6') return 6;
-  return family;
-}
-
-interface Plan {
-  b: NativeBinding;
-  socket: net.Socket;
-  mode: MptcpMode;
-  port: number;
-  host: string;
-  localAddress?: string;
-  localPort?: number;
-  noDelay: boolean;
-  keepAlive: boolean;
-  keepAliveInitialDelay: number;
-  /**
-   * The family of the descriptor the socket's handle was opened on (owned by
-   * that handle; native attempts never use it, they own descriptors of their
-   * own and the winner is moved onto the handle's).
-   */
-  anchorFamily: 4 | 6;
-  /** Whether net itself has been asked to connect the handle's descriptor. */
-  anchorUsed: boolean;
-  /** The attempt under way. */
-  current: { native: NativeAttempt; timer: NodeJS.Timeout | null } | null;
-  /** Whether the lookup has called back (a second call is net's EALREADY). */
-  lookedUp: boolean;
-  done: boolean;
-  /** Whether destroy() has been hooked to cancel native attempts (only once one starts). */
-  hooked: boolean;
 }
 
 /**
@@ -132,7 +54,7 @@ export function connect(...args: unknown[]): net.Socket {
     // IPC, or a descriptor the caller already has: net's, unchanged.
     return net.connect(...(args as Parameters<typeof net.connect>));
   }
-  validateAsNet(options);
+  checkSocketOptions(options);
   if (options.port === undefined && options.path == null) throw errMissingArgs('options', 'port', 'path');
   const mode = validateMode(options.mptcp, 'options.mptcp');
   const b = getBinding();
@@ -144,38 +66,10 @@ export function connect(...args: unknown[]): net.Socket {
   return connectNative(b, options, cb, mode);
 }
 
-/** Options that net.connect checks first, in its Socket constructor and setTimeout(). */
-const kCheckedFirst = ['signal', 'timeout', 'keepAliveInitialDelay', 'objectMode', 'readableObjectMode', 'writableObjectMode',
-  'highWaterMark', 'readableHighWaterMark', 'writableHighWaterMark', 'onread', 'readable', 'writable', 'allowHalfOpen'] as const;
-
-/**
- * Validates what net.connect validates before anything else, with net's own
- * code, so the same mistakes throw the same errors in the same order: a
- * handle-less net.Socket is built from those options (and given the
- * timeout), then dropped. Only when one of them is present: the common call
- * pays nothing.
- */
-function validateAsNet(options: Record<string, unknown>): void {
-  let probe: Record<string, unknown> | null = null;
-  for (const key of kCheckedFirst) {
-    if (options[key] !== undefined) (probe ??= {})[key] = options[key];
-  }
-  if (!probe) return;
-  const timeout = probe.timeout;
-  delete probe.timeout;
-  const socket = new net.Socket(probe);
-  socket.on('error', () => { /* an already aborted signal destroys the probe with an AbortError */ });
-  try {
-    if (timeout) socket.setTimeout(timeout as number);
-  } finally {
-    socket.destroy();
-  }
-}
-
 /** Alias of {@link connect}, as in `net`. */
 export const createConnection: typeof connect = connect;
 
-function refuseWithoutAddon(options: Record<string, unknown>, cb: ((...a: unknown[]) => void) | null): net.Socket {
+function refuseWithoutAddon(options: Record<string, unknown>, cb: Callback | null): net.Socket {
   const socket = new net.Socket(socketOptions(options));
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
@@ -183,11 +77,6 @@ function refuseWithoutAddon(options: Record<string, unknown>, cb: ((...a: unknow
   const host = typeof options.host === 'string' ? options.host : 'localhost';
   process.nextTick(() => socket.destroy(refusalError(os.errno.EPROTONOSUPPORT, reason, host, Number(options.port) || undefined)));
   return socket;
-}
-
-/** net.Socket#connecting is read-only in the typings but a plain field at run time. */
-function setConnecting(socket: net.Socket, value: boolean): void {
-  (socket as { connecting: boolean }).connecting = value;
 }
 
 /**
@@ -203,15 +92,6 @@ function socketOptions(options: Record<string, unknown>, into: Record<string, un
   return into;
 }
 
-/** The part of Node's TCP handle class used here. */
-interface TcpHandle { open(fd: number): number; close(): void }
-type TcpHandleClass = new (type: number) => TcpHandle;
-
-/** Node's TCP handle class, learned from the first socket net opens on a descriptor. */
-let tcpHandleClass: TcpHandleClass | null = null;
-/** tcp_wrap's TCPConstants.SOCKET (a client stream, not a listener). */
-const kTcpSocketType = 0;
-
 /**
  * A net.Socket on `fd`, not yet reading (manualStart). The first one is made
  * with `{ fd }`, which lets net identify the descriptor (guessHandleType:
@@ -221,17 +101,14 @@ const kTcpSocketType = 0;
  * throws (an invalid option), the descriptor is released before rethrowing.
  */
 function socketOnFd(b: NativeBinding, fd: number, options: Record<string, unknown>): net.Socket {
-  if (tcpHandleClass) {
-    const handle = new tcpHandleClass(kTcpSocketType);
-    if (handle.open(fd) === 0) {
-      try {
-        return new net.Socket(socketOptions(options, { handle, manualStart: true }));
-      } catch (err) {
-        handle.close(); // the handle owns the descriptor now, and closes it
-        throw err;
-      }
+  const handle = tcpHandleOn(fd);
+  if (handle) {
+    try {
+      return new net.Socket(socketOptions(options, { handle, manualStart: true }));
+    } catch (err) {
+      handle.close(); // the handle owns the descriptor now, and closes it
+      throw err;
     }
-    handle.close();
   }
   let socket: net.Socket;
   try {
@@ -240,49 +117,14 @@ function socketOnFd(b: NativeBinding, fd: number, options: Record<string, unknow
     b.close(fd);
     throw err;
   }
-  const ctor = (socket as net.Socket & { _handle?: { constructor?: unknown } })._handle?.constructor;
-  if (typeof ctor === 'function' && ctor.name === 'TCP') tcpHandleClass = ctor as TcpHandleClass;
+  learnTcpHandleClass(socket);
   return socket;
 }
 
-function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: ((...a: unknown[]) => void) | null, mode: MptcpMode): net.Socket {
-  // Validation, in net's order (lookupAndConnect).
-  const localAddress = options.localAddress as string | undefined;
-  const localPort = options.localPort as number | undefined;
-  if (localAddress && !net.isIP(localAddress)) throw errInvalidIpAddress(localAddress);
-  if (localPort) {
-    if (typeof localPort !== 'number') throw errInvalidArgType('options.localPort', ['number'], localPort);
-  }
-  let port = options.port;
-  if (typeof port !== 'undefined') {
-    if (typeof port !== 'number' && typeof port !== 'string') throw errInvalidArgType('options.port', ['number', 'string'], port);
-    validatePort(port);
-  }
-  port = (port as number) | 0;
-  let autoSelectFamily = options.autoSelectFamily;
-  if (autoSelectFamily != null) {
-    if (typeof autoSelectFamily !== 'boolean') throw errInvalidArgType('options.autoSelectFamily', ['boolean'], autoSelectFamily);
-  } else {
-    autoSelectFamily = net.getDefaultAutoSelectFamily();
-  }
-  let attemptTimeout = options.autoSelectFamilyAttemptTimeout as number | undefined;
-  if (attemptTimeout != null) {
-    if (typeof attemptTimeout !== 'number') throw errInvalidArgType('options.autoSelectFamilyAttemptTimeout', ['number'], attemptTimeout);
-    if (!Number.isInteger(attemptTimeout)) throw errOutOfRange('options.autoSelectFamilyAttemptTimeout', 'an integer', attemptTimeout);
-    if (attemptTimeout < 1 || attemptTimeout > 2147483647) throw errOutOfRange('options.autoSelectFamilyAttemptTimeout', '>= 1 && <= 2147483647', attemptTimeout);
-    if (attemptTimeout < 10) attemptTimeout = 10;
-  } else {
-    attemptTimeout = net.getDefaultAutoSelectFamilyAttemptTimeout();
-  }
-  if (options.keepAliveInitialDelay !== undefined && typeof options.keepAliveInitialDelay !== 'number') {
-    throw errInvalidArgType('options.keepAliveInitialDelay', ['number'], options.keepAliveInitialDelay);
-  }
-  const host = (options.host as string) || 'localhost';
-  const ipFamily = net.isIP(host);
-  // As net: the lookup function only matters (and is only checked) for a name.
-  if (!ipFamily && options.lookup != null && typeof options.lookup !== 'function') throw errInvalidArgType('options.lookup', ['function'], options.lookup);
-  const wantFamily = socketToDnsFamily(options.family);
-  const guess: 4 | 6 = ipFamily === 6 || (ipFamily === 0 && wantFamily === 6) ? 6 : 4;
+function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode): net.Socket {
+  const spec = connectSpec(options);
+  const wantFamily = spec.family;
+  const guess: 4 | 6 = spec.ipFamily === 6 || (spec.ipFamily === 0 && wantFamily === 6) ? 6 : 4;
 
   // The descriptor the returned socket is built on: the real one for an IP
   // literal, a stand-in of the likely family for a name.
@@ -305,16 +147,13 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   setConnecting(socket, true);
 
   const plan: Plan = {
-    b, socket, mode, port: port as number, host,
-    // net binds when either is truthy, a falsy localPort ('' or false) as port 0.
-    localAddress, localPort: localPort ? localPort : undefined,
-    noDelay: Boolean(options.noDelay),
-    keepAlive: Boolean(options.keepAlive),
-    keepAliveInitialDelay: ~~((options.keepAliveInitialDelay ?? 0) / 1000),
+    b, socket, mode, port: spec.port, host: spec.host,
+    localAddress: spec.localAddress, localPort: spec.localPort,
+    noDelay: spec.noDelay, keepAlive: spec.keepAlive, keepAliveInitialDelay: spec.keepAliveInitialDelay,
     anchorFamily: guess, anchorUsed: false, current: null, lookedUp: false, done: false, hooked: false,
   };
   try {
-    return begin(plan, opened, ipFamily, wantFamily, autoSelectFamily as boolean, attemptTimeout, options);
+    return begin(plan, opened, spec, options);
   } catch (err) {
     // A synchronous throw (a lookup rejecting its options): release the descriptor.
     socket.destroy();
@@ -322,9 +161,9 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: (
   }
 }
 
-function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: unknown, autoSelectFamily: boolean,
-  attemptTimeout: number, options: Record<string, unknown>): net.Socket {
+function begin(plan: Plan, opened: OpenedSocket, spec: ConnectSpec, options: Record<string, unknown>): net.Socket {
   const { socket, host, localAddress } = plan;
+  const { ipFamily, autoSelectFamily, attemptTimeout } = spec;
 
   if (opened.fd < 0) {
     const err = opened.refused
@@ -339,16 +178,16 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
     return socket;
   }
 
-  const dnsopts: dns.LookupOptions = { family: wantFamily as number, hints: (options.hints as number) || 0 };
+  const dnsopts: dns.LookupOptions = { family: spec.family as number, hints: spec.hints };
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && dnsopts.hints === 0) dnsopts.hints = dns.ADDRCONFIG;
-  const lookup = (options.lookup as LookupFn | undefined) ?? dns.lookup;
+  const lookup: LookupFunction = spec.lookup ?? dns.lookup;
 
   if (dnsopts.family !== 4 && dnsopts.family !== 6 && !localAddress && autoSelectFamily) {
     dnsopts.all = true;
     lookup(host, dnsopts, ((err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
       if (secondLookup(plan, addresses?.[0]?.address)) return;
       onLookupAll(plan, err, addresses, attemptTimeout, options);
-    }) as unknown as Parameters<LookupFn>[2]);
+    }) as unknown as Parameters<LookupFunction>[2]);
     return socket;
   }
 
@@ -365,7 +204,7 @@ function begin(plan: Plan, opened: OpenedSocket, ipFamily: number, wantFamily: u
     } else {
       attemptSingle(plan, { address: ip, family: addressType });
     }
-  }) as Parameters<LookupFn>[2]);
+  }) as Parameters<LookupFunction>[2]);
   return socket;
 }
 
@@ -421,200 +260,7 @@ function onLookupAll(plan: Plan, err: NodeJS.ErrnoException | null, addresses: d
     attemptSingle(plan, toAttempt[0]);
     return;
   }
-  (socket as net.Socket & { autoSelectFamilyAttemptedAddresses: string[] }).autoSelectFamilyAttemptedAddresses = [];
+  attemptedAddresses(socket, true);
   attemptMultiple(plan, toAttempt, 0, timeout, []);
 }
 
-/** The local-address details net puts in connect errors: "- Local (addr:port)". */
-function localDetails(plan: Plan): string | undefined {
-  return plan.localAddress && plan.localPort ? `${plan.localAddress}:${plan.localPort}` : undefined;
-}
-
-function connectError(plan: Plan, errno: number, a: Address): SystemError {
-  const local = localDetails(plan);
-  const err = exceptionWithHostPort(errno, 'connect', a.address, plan.port, local);
-  if (local) {
-    err.localAddress = plan.localAddress;
-    err.localPort = plan.localPort;
-  }
-  return err;
-}
-
-type AttemptResult = { ok: true } | { ok: false; error: SystemError };
-
-/**
- * Starts one connection attempt on a descriptor of its own (a native attempt
- * owns it); `done` is called once, asynchronously or synchronously, unless
- * the attempt is cancelled first.
- */
-function startAttempt(plan: Plan, a: Address, done: (r: AttemptResult) => void): void {
-  const { b } = plan;
-  if (!plan.hooked) {
-    plan.hooked = true;
-    hookDestroy(plan);
-  }
-  const o = openStream(b, a.family, plan.mode);
-  if (o.fd < 0) {
-    done({ ok: false, error: o.refused ? refusalError(o.errno, reasonForErrno(o.errno), a.address, plan.port) : connectError(plan, o.errno, a) });
-    return;
-  }
-  const native = new b.Attempt(o.fd);
-  const attempt = { native, timer: null as NodeJS.Timeout | null };
-  plan.current = attempt;
-  const fail = (error: SystemError): void => {
-    if (plan.current === attempt) plan.current = null;
-    native.close();
-    done({ ok: false, error });
-  };
-
-  if (plan.localAddress || plan.localPort) {
-    const la = plan.localAddress || (a.family === 4 ? kIpv4Default : kIpv6Default);
-    const rc = b.bind(native.fd, a.family, la, plan.localPort ?? 0);
-    if (rc < 0) {
-      fail(exceptionWithHostPort(-rc, 'bind', la, plan.localPort));
-      return;
-    }
-  }
-  const finish = (errno: number): void => {
-    if (plan.current !== attempt) return; // cancelled: the attempt is closed already
-    if (errno !== 0) {
-      fail(connectError(plan, errno, a));
-      return;
-    }
-    plan.current = null;
-    if (adopt(plan, native)) done({ ok: true });
-  };
-  const rc = b.connect(native.fd, a.family, a.address, plan.port);
-  if (rc === -b.constants.EINPROGRESS) {
-    const w = native.watch(finish);
-    if (w < 0) fail(connectError(plan, -w, a)); // libuv errors are -errno on Linux
-  } else {
-    process.nextTick(finish, rc === 0 ? 0 : -rc);
-  }
-}
-
-/** Stops the attempt under way (if any) and releases its descriptor. */
-function cancelCurrent(plan: Plan): void {
-  const c = plan.current;
-  if (!c) return;
-  plan.current = null;
-  if (c.timer) clearTimeout(c.timer);
-  c.native.close();
-}
-
-/**
- * Moves the connected descriptor onto the one the socket's handle owns and
- * tells the socket it is connected, as net's afterConnect does. Returns
- * false if the socket went away (the attempt is closed then).
- */
-function adopt(plan: Plan, native: NativeAttempt): boolean {
-  const { socket } = plan;
-  const target = handleFd(socket);
-  if (socket.destroyed || !socket.connecting || plan.done || target < 0) {
-    native.close();
-    return false;
-  }
-  // The handle has not polled its descriptor yet (manualStart): replacing
-  // the file under that number is invisible to libuv.
-  const rc = native.moveTo(target);
-  if (rc < 0) {
-    socket.destroy(exceptionWithHostPort(-rc, 'connect', plan.host, plan.port));
-    return false;
-  }
-  plan.done = true;
-  setConnecting(socket, false);
-  const s = socket as net.Socket & { _sockname?: unknown; _unrefTimer?: () => void };
-  s._sockname = null;
-  s._unrefTimer?.();
-  applySocketOptions(plan);
-  socket.emit('connect');
-  socket.emit('ready');
-  if (socket.readable && !socket.isPaused()) socket.read(0);
-  return true;
-}
-
-/** The descriptor owned by the socket's handle, or -1 when it has none. */
-function handleFd(socket: net.Socket): number {
-  const fd = (socket as net.Socket & { _handle?: { fd?: number } | null })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
-}
-
-function attemptSingle(plan: Plan, a: Address): void {
-  if (!plan.anchorUsed && plan.anchorFamily === a.family) {
-    // The socket's own descriptor already has this family: let net connect
-    // it, as net.connect would (its libuv connect, events and errors). With
-    // an IP literal of the handle's family net reuses the handle, so the
-    // connection stays on the MPTCP descriptor.
-    plan.anchorUsed = true;
-    plan.done = true;
-    if (plan.noDelay || plan.keepAlive) plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
-    plan.socket.connect({ port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
-    return;
-  }
-  startAttempt(plan, a, (r) => {
-    if (r.ok) return;
-    plan.socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
-    plan.socket.destroy(r.error);
-  });
-}
-
-/** noDelay / keepAlive, which the socket was created without (see socketOptions). */
-function applySocketOptions(plan: Plan): void {
-  if (plan.noDelay) plan.socket.setNoDelay(true);
-  if (plan.keepAlive) plan.socket.setKeepAlive(true, plan.keepAliveInitialDelay * 1000);
-}
-
-function attemptMultiple(plan: Plan, list: Address[], index: number, timeout: number, errors: Error[]): void {
-  const { socket } = plan;
-  if (!socket.connecting) return;
-  if (index >= list.length) {
-    if (errors.length === 0) {
-      socket.destroy(errSocketConnectionTimeout());
-      return;
-    }
-    const agg = new AggregateError(errors) as AggregateError & { code?: string };
-    agg.code = (errors[0] as SystemError).code;
-    socket.destroy(agg);
-    return;
-  }
-  const a = list[index];
-  socket.emit('connectionAttempt', a.address, plan.port, a.family);
-  if (!socket.connecting || plan.done) return; // destroyed by a listener
-  (socket as net.Socket & { autoSelectFamilyAttemptedAddresses: string[] }).autoSelectFamilyAttemptedAddresses.push(`${a.address}:${plan.port}`);
-  let settled = false;
-  startAttempt(plan, a, (r) => {
-    if (settled) return;
-    settled = true;
-    if (timer) clearTimeout(timer);
-    if (r.ok) return;
-    errors.push(r.error);
-    socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
-    if (socket.connecting) attemptMultiple(plan, list, index + 1, timeout, errors);
-  });
-  let timer: NodeJS.Timeout | null = null;
-  if (!settled && index < list.length - 1 && plan.current) {
-    timer = setTimeout(() => {
-      if (settled || !socket.connecting || plan.done) return;
-      settled = true;
-      socket.emit('connectionAttemptTimeout', a.address, plan.port, a.family);
-      errors.push(connectError(plan, os.errno.ETIMEDOUT, a));
-      cancelCurrent(plan);
-      if (socket.connecting) attemptMultiple(plan, list, index + 1, timeout, errors);
-    }, timeout);
-    plan.current.timer = timer;
-  }
-}
-
-/** Cancels native work synchronously when the socket is destroyed mid-connect. */
-function hookDestroy(plan: Plan): void {
-  const socket = plan.socket as net.Socket & { _destroy: (err: Error | null, cb: (err: Error | null) => void) => void };
-  const original = socket._destroy.bind(socket);
-  socket._destroy = function destroyWithNative(this: net.Socket, err, cb) {
-    if (!plan.done) {
-      plan.done = true;
-      cancelCurrent(plan);
-    }
-    socket._destroy = original;
-    return original.call(this, err, cb);
-  };
-}

@@ -219,8 +219,9 @@ export function formatAddressBytes(b: Uint8Array): string | null {
   return null;
 }
 
-const AF_INET = 2;
-const AF_INET6 = 10;
+/** Linux address family numbers, as sockaddr and netlink attributes carry them. */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 
 interface Endpoint { family: number; address: string; port: number }
 

@@ -5,6 +5,47 @@
 // in use :::8080").
 import * as util from 'node:util';
 
+/** A netlink message the kernel sent that does not parse (code ERR_MPTCP_NETLINK_MALFORMED). */
+export class NetlinkParseError extends Error {
+  readonly code = 'ERR_MPTCP_NETLINK_MALFORMED';
+  constructor(message: string) {
+    super(`malformed netlink message: ${message}`);
+    this.name = 'NetlinkParseError';
+  }
+}
+
+/**
+ * A kernel error from a path-manager request (generic netlink), shaped like
+ * Node's system errors: `code` (`'EEXIST'`), `errno` (negative, as in Node),
+ * `syscall` (`'mptcp_pm add_addr'`), and the kernel's own extended-ack text
+ * in `kernelMessage` when it sent one.
+ */
+export class NetlinkError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  /** The kernel's extended-ack message, when it sent one. */
+  readonly kernelMessage?: string;
+
+  /** `errno` is the positive errno; `message` explains a failure the kernel did not describe. */
+  constructor(errno: number, syscall: string, detail: { kernelMessage?: string; message?: string; hint?: string } = {}) {
+    const [code, text] = util.getSystemErrorMap().get(-errno) ?? ['UNKNOWN', 'unknown error'];
+    let message = `${syscall} ${code}: ${detail.kernelMessage ?? detail.message ?? text}`;
+    if (detail.hint) message += ` (${detail.hint})`;
+    super(message);
+    this.name = 'NetlinkError';
+    this.code = code;
+    this.errno = -errno;
+    this.syscall = syscall;
+    if (detail.kernelMessage) this.kernelMessage = detail.kernelMessage;
+  }
+}
+
+/** A {@link NetlinkError}; `errno` is positive. */
+export function netlinkError(errno: number, syscall: string, detail?: { kernelMessage?: string; message?: string; hint?: string }): NetlinkError {
+  return new NetlinkError(errno, syscall, detail);
+}
+
 /** An error with Node's `code` property. */
 export interface CodedError extends Error {
   code: string;

@@ -1,11 +1,11 @@
 // Public entry point: Multipath TCP for Node.js.
 export { connect, createConnection, type ConnectOptions } from './connect';
-export { createServer, listen, Server, type ListenOptions, type ServerOptions } from './server';
+export { createServer, listen, Server, type ListenHandle, type ListenOptions, type ServerOptions } from './server';
 export { isMptcp, getInfo, getSubflows, getSnapshot, type AnySocket } from './info';
 export { support, type SupportInfo, type SupportFeatures, type UnavailableReason } from './support';
 export type { MptcpInfo, Subflow, TcpState } from './decode';
 export type { MptcpMode } from './policy';
-export type { SystemError, CodedError } from './errors';
+export { NetlinkError, NetlinkParseError, type SystemError, type CodedError } from './errors';
 /** The in-kernel path manager: endpoints and limits of this network namespace. */
 export * as pm from './pm';
 export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits, ConnectionRef, SubflowEnds } from './pm';

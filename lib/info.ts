@@ -7,31 +7,13 @@ import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { getBinding } from './binding';
 import { decodeMptcpInfo, decodeSubflow, type MptcpInfo, type Subflow } from './decode';
-import { errInvalidArgType } from './errors';
+import { errInvalidArgType, errInvalidArgValue } from './errors';
+import { validateUint32 } from './validators';
+import { handleOf } from './node-internals';
 import { getFeatures } from './support';
 
 /** Anything `isMptcp` and friends accept: a `net.Socket` or a `tls.TLSSocket`. */
 export type AnySocket = net.Socket;
-
-interface HandleLike { fd?: number; _parent?: unknown; _parentWrap?: unknown }
-interface SocketLike { _handle?: HandleLike | null; _parent?: unknown; connecting?: boolean }
-
-/**
- * The libuv handle holding the socket's descriptor, following TLS wrappers
- * down to the TCP socket; null when there is none (destroyed, not TCP).
- */
-function handleOf(socket: unknown): HandleLike | null {
-  let s = socket as SocketLike | undefined;
-  for (let depth = 0; depth < 4 && s; depth++) {
-    const h = s._handle;
-    if (h) {
-      const fd = h.fd;
-      if (typeof fd === 'number' && fd >= 0) return h;
-    }
-    s = (s._parent ?? (h && (h._parentWrap as SocketLike | undefined))) as SocketLike | undefined;
-  }
-  return null;
-}
 
 /** The descriptor under a socket (see handleOf), or -1. */
 export function fdOf(socket: unknown): number {
@@ -47,6 +29,19 @@ export function fdOf(socket: unknown): number {
 const notMptcp = new WeakSet<object>();
 
 /**
+ * A connection's token, given as the token itself or as a socket of this
+ * process (its MPTCP token; ERR_INVALID_ARG_VALUE when it is not an MPTCP
+ * connection). Used by the userspace path manager and monitor().
+ */
+export function connectionToken(ref: unknown, name: string): number {
+  if (typeof ref === 'number') return validateUint32(ref, name);
+  if (!(ref instanceof net.Socket)) throw errInvalidArgType(name, ['number', 'net.Socket'], ref);
+  const info = getInfo(ref);
+  if (!info) throw errInvalidArgValue(name, '[socket]', 'is not an MPTCP connection');
+  return info.token;
+}
+
+/**
  * These functions take a connection: a `net.Socket` (a `tls.TLSSocket` is
  * one). Anything else, such as an `http.IncomingMessage` passed instead of
  * its `.socket`, is a mistake and throws, as Node's own functions do.
@@ -55,8 +50,8 @@ function validateSocket(socket: unknown): void {
   if (!(socket instanceof net.Socket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
 }
 
-function connecting(socket: unknown): boolean {
-  return (socket as SocketLike).connecting === true;
+function connecting(socket: net.Socket): boolean {
+  return socket.connecting;
 }
 
 /**

@@ -6,10 +6,12 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type * as net from 'node:net';
-import { errInvalidArgType, errInvalidArgValue, errOutOfRange } from './errors';
-import { getInfo } from './info';
-import { GenlSocket, getBe16, getS32, getU16, getU32, getU8, type GenlMessage } from './netlink';
-import { formatAddressBytes } from './decode';
+import { errInvalidArgType } from './errors';
+import { connectionToken } from './info';
+import { validateInteger, validateObject, validateUint32 } from './validators';
+import { constants as os } from 'node:os';
+import { GenlSocket, netlinkError, getBe16, getS32, getU16, getU32, getU8, type GenlMessage } from './netlink';
+import { AF_INET, AF_INET6, formatAddressBytes } from './decode';
 
 const EVENT_GROUP = 'mptcp_pm_events';
 
@@ -89,8 +91,8 @@ export function decodeEvent(m: GenlMessage): MptcpEvent | null {
   const fam = getU16(a, A.FAMILY, 'event family');
   const src = addr(m, A.SADDR4, A.SADDR6);
   const dst = addr(m, A.DADDR4, A.DADDR6);
-  if (fam === 2) e.family = 4;
-  else if (fam === 10) e.family = 6;
+  if (fam === AF_INET) e.family = 4;
+  else if (fam === AF_INET6) e.family = 6;
   else if (src || dst) e.family = (src ?? dst)!.family; // ANNOUNCED has no family attribute
   if (src) e.localAddress = src.address;
   const sport = getBe16(a, A.SPORT, 'event sport');
@@ -189,7 +191,7 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
     try {
       const family = await sock.resolveFamily('mptcp_pm');
       const group = family.groups.get(EVENT_GROUP);
-      if (group === undefined) throw Object.assign(new Error(`the kernel's mptcp_pm family has no ${EVENT_GROUP} group`), { code: 'ENOENT' });
+      if (group === undefined) throw netlinkError(os.errno.ENOENT, 'genl mptcp_pm', { message: `the kernel's mptcp_pm family has no ${EVENT_GROUP} group` });
       if (this.closed) return;
       sock.join(group, `mptcp_pm join ${EVENT_GROUP}`);
       this.recvBufferSize = sock.setReceiveBuffer(this.wantedBuffer);
@@ -283,21 +285,13 @@ export class Monitor extends EventEmitter implements AsyncIterable<MptcpEvent> {
  * for await (const ev of mon) console.log(ev.type, ev.token, ev.remoteAddress);
  */
 export function monitor(options: MonitorOptions = {}): Monitor {
-  if (options === null || typeof options !== 'object') throw errInvalidArgType('options', ['Object'], options);
-  let token = options.token;
-  if (token !== undefined && (typeof token !== 'number' || !Number.isInteger(token) || token < 0 || token > 0xffffffff)) {
-    throw errInvalidArgValue('options.token', token, 'must be a 32-bit unsigned integer');
-  }
+  validateObject(options, 'options');
+  let token = options.token === undefined ? undefined : validateUint32(options.token, 'options.token');
   const buf = options.recvBufferSize;
-  if (buf !== undefined) {
-    if (typeof buf !== 'number') throw errInvalidArgType('options.recvBufferSize', ['number'], buf);
-    if (!Number.isInteger(buf) || buf < 4096 || buf > 0x7fffffff) throw errOutOfRange('options.recvBufferSize', 'an integer >= 4096 and <= 2147483647', buf);
-  }
+  if (buf !== undefined) validateInteger(buf, 'options.recvBufferSize', 4096, 0x7fffffff);
   if (options.socket !== undefined) {
     if (!(options.socket instanceof Socket)) throw errInvalidArgType('options.socket', ['net.Socket'], options.socket);
-    const info = getInfo(options.socket);
-    if (!info) throw errInvalidArgValue('options.socket', '[socket]', 'is not an MPTCP connection');
-    token = info.token;
+    token = connectionToken(options.socket, 'options.socket');
   }
   return new Monitor(token, buf);
 }

@@ -4,8 +4,10 @@
 // or truncated message raises NetlinkParseError, never an out-of-bounds read.
 // References: netlink(7), genetlink (linux/genetlink.h), kernel-abi.md 5.
 import { constants as osConstants } from 'node:os';
-import * as util from 'node:util';
 import { getBinding } from './binding';
+import { NetlinkParseError, netlinkError } from './errors';
+
+export { NetlinkError, NetlinkParseError, netlinkError } from './errors';
 import type { NativeNetlinkSocket } from '../types/binding';
 
 const NLMSG_HDRLEN = 16;
@@ -35,16 +37,7 @@ const CTRL_ATTR_MCAST_GRP_ID = 2;
 
 const align = (n: number): number => (n + 3) & ~3;
 
-const { EBADF, EMSGSIZE, ENOBUFS } = osConstants.errno;
-
-/** A netlink message the kernel sent that does not parse. */
-export class NetlinkParseError extends Error {
-  readonly code = 'ERR_MPTCP_NETLINK_MALFORMED';
-  constructor(message: string) {
-    super(`malformed netlink message: ${message}`);
-    this.name = 'NetlinkParseError';
-  }
-}
+const { EBADF, EMSGSIZE, ENOBUFS, EPERM, EPROTONOSUPPORT } = osConstants.errno;
 
 // ------------------------------------------------------------ building ----
 
@@ -204,32 +197,6 @@ export function parseError(m: NlMessage): { error: number; message?: string } {
   return { error, message: getString(tlvs, NLMSGERR_ATTR_MSG) };
 }
 
-// ------------------------------------------------------------- errors ----
-
-/** A kernel error from a netlink request, shaped like Node's system errors. */
-export interface NetlinkError extends Error {
-  code: string;
-  errno: number;
-  syscall: string;
-  /** The kernel's extended-ack message, when it sent one. */
-  kernelMessage?: string;
-}
-
-export function netlinkError(errno: number, syscall: string, kernelMessage?: string, hint?: string): NetlinkError {
-  let code = 'UNKNOWN';
-  let text = 'unknown error';
-  const entry = util.getSystemErrorMap().get(-Math.abs(errno));
-  if (entry) [code, text] = entry;
-  let message = `${syscall} ${code}: ${kernelMessage ?? text}`;
-  if (hint) message += ` (${hint})`;
-  const err = new Error(message) as NetlinkError;
-  err.code = code;
-  err.errno = -Math.abs(errno);
-  err.syscall = syscall;
-  if (kernelMessage) err.kernelMessage = kernelMessage;
-  return err;
-}
-
 // ------------------------------------------------------------- socket ----
 
 export interface GenlFamily {
@@ -282,17 +249,14 @@ export class GenlSocket {
 
   constructor() {
     const b = getBinding();
-    if (!b || !b.NetlinkSocket) throw netlinkError(93 /* EPROTONOSUPPORT */, 'socket', 'netlink is not available on this platform');
-    try {
-      this.sock = new b.NetlinkSocket(b.NETLINK_GENERIC, (buf, errno) => this.onDatagram(buf, errno));
-    } catch (err) {
-      const e = err as { errno?: number; syscall?: string };
-      throw netlinkError(e.errno ?? -5, e.syscall ?? 'socket');
-    }
-    const rc = this.sock.start();
+    if (!b || !b.NetlinkSocket) throw netlinkError(EPROTONOSUPPORT, 'socket', { message: 'netlink is not available on this platform' });
+    this.sock = new b.NetlinkSocket((buf, errno) => this.onDatagram(buf, errno));
+    let rc = this.sock.open(b.NETLINK_GENERIC);
+    if (rc < 0) throw netlinkError(-rc, this.sock.failedSyscall);
+    rc = this.sock.start();
     if (rc < 0) {
       this.sock.close();
-      throw netlinkError(rc, 'uv_poll_start');
+      throw netlinkError(-rc, 'uv_poll_start'); // libuv errors are -errno on Linux
     }
     this.sock.unref();
   }
@@ -346,7 +310,7 @@ export class GenlSocket {
       if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
         const { error, message } = parseError(m);
         this.settle(p);
-        if (error < 0) p.reject(netlinkError(-error, p.syscall, message, -error === 1 ? 'managing MPTCP needs CAP_NET_ADMIN' : undefined));
+        if (error < 0) p.reject(netlinkError(-error, p.syscall, { kernelMessage: message, hint: -error === EPERM ? 'managing MPTCP needs CAP_NET_ADMIN' : undefined }));
         else p.resolve(p.parts);
         return;
       }
@@ -393,7 +357,7 @@ export class GenlSocket {
    * error) and resolves with the reply messages.
    */
   request(family: number, cmd: number, version: number, attrs: Attr[], opts: { dump?: boolean; syscall: string }): Promise<GenlMessage[]> {
-    if (this.closed) return Promise.reject(netlinkError(EBADF, opts.syscall, 'netlink socket closed'));
+    if (this.closed) return Promise.reject(netlinkError(EBADF, opts.syscall, { message: 'netlink socket closed' }));
     const seq = (this.seq = (this.seq + 1) >>> 0 || 1);
     const flags = NLM_F_REQUEST | NLM_F_ACK | (opts.dump ? NLM_F_DUMP : 0);
     const message = genlMessage(family, flags, seq, cmd, version, attrs);
@@ -426,7 +390,7 @@ export class GenlSocket {
   /** Joins a multicast group: 0 or throws. */
   join(group: number, syscall = 'setsockopt'): void {
     const rc = this.sock.addMembership(group);
-    if (rc < 0) throw netlinkError(-rc, syscall, undefined, -rc === 1 ? 'MPTCP events need CAP_NET_ADMIN' : undefined);
+    if (rc < 0) throw netlinkError(-rc, syscall, { hint: -rc === EPERM ? 'MPTCP events need CAP_NET_ADMIN' : undefined });
   }
 
   /** Keeps the process alive while listening for events (or not). */
@@ -451,6 +415,6 @@ export class GenlSocket {
     this.sock.close();
     const waiting = [...this.pending.values(), ...this.queued.splice(0)];
     this.pending.clear();
-    for (const p of waiting) p.reject(netlinkError(EBADF, p.syscall, 'netlink socket closed'));
+    for (const p of waiting) p.reject(netlinkError(EBADF, p.syscall, { message: 'netlink socket closed' }));
   }
 }

@@ -1,9 +1,32 @@
-// The one place that reads or writes Node's private fields. Each accessor
-// says what it is for; every one was checked on Node 20, 22, 24 and 26, and
-// test/unit/node-internals.test.ts fails loudly on a Node where one is gone.
+// The one place that reads or writes Node's private fields and handle
+// classes. Each accessor says what it is for; every one was checked on
+// Node 20, 22, 24 and 26, and test/unit/node-internals.test.ts fails loudly
+// on a Node where one is gone or behaves otherwise.
 import type * as net from 'node:net';
 
+/** What the library reads of a libuv stream handle (tcp_wrap's TCP). */
+export interface HandleLike { fd?: number; _parent?: unknown; _parentWrap?: unknown }
+
+interface SocketInternals {
+  /** The libuv handle; null once destroyed. */
+  _handle?: HandleLike | null;
+  /** A TLSSocket's underlying socket, when it wraps one. */
+  _parent?: unknown;
+  /** net caches the local address here; null makes it ask again. */
+  _sockname?: unknown;
+  /** Restarts the idle timer (socket.setTimeout) on activity. */
+  _unrefTimer?: () => void;
+  /** Stream destruction hook: Writable#destroy ends up here. */
+  _destroy: (err: Error | null, cb: (err: Error | null) => void) => void;
+  /** Set by net for autoSelectFamily connects: the addresses tried. */
+  autoSelectFamilyAttemptedAddresses?: string[];
+  /** Read-only in the typings, a plain field at run time. */
+  connecting: boolean;
+}
+
 interface ServerInternals { _listeningId?: unknown }
+
+const internals = (socket: net.Socket): SocketInternals => socket as unknown as SocketInternals;
 
 /**
  * `net.Server#_listeningId`: net bumps it on every listen() and close(), and
@@ -13,4 +36,100 @@ interface ServerInternals { _listeningId?: unknown }
 export function listeningGeneration(server: net.Server): number | undefined {
   const id = (server as net.Server & ServerInternals)._listeningId;
   return typeof id === 'number' ? id : undefined;
+}
+
+/** `socket.connecting`, which net sets itself while it connects; the library does when it connects natively. */
+export function setConnecting(socket: net.Socket, value: boolean): void {
+  internals(socket).connecting = value;
+}
+
+/**
+ * The libuv handle holding a socket's descriptor, following TLS wrappers
+ * (`_parent`, the handle's `_parentWrap`) down to the TCP socket; null when
+ * there is none (destroyed, not a stream socket).
+ */
+export function handleOf(socket: unknown): HandleLike | null {
+  let s = socket as Partial<SocketInternals> | undefined;
+  for (let depth = 0; depth < 4 && s; depth++) {
+    const h = s._handle;
+    if (h) {
+      const fd = h.fd;
+      if (typeof fd === 'number' && fd >= 0) return h;
+    }
+    s = (s._parent ?? (h && h._parentWrap)) as Partial<SocketInternals> | undefined;
+  }
+  return null;
+}
+
+/** The descriptor owned by the socket's own handle (`_handle.fd`), or -1 when it has none. */
+export function handleFd(socket: net.Socket): number {
+  const fd = internals(socket)._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * Tells a socket whose descriptor the library connected that it is
+ * connected, as net's afterConnect does: connecting off, the cached local
+ * address dropped (`_sockname`), the idle timer restarted (`_unrefTimer`).
+ * The caller then emits 'connect' and 'ready'.
+ */
+export function markConnected(socket: net.Socket): void {
+  const s = internals(socket);
+  s.connecting = false;
+  s._sockname = null;
+  s._unrefTimer?.();
+}
+
+/** The list net keeps of the addresses an autoSelectFamily connect tried (starts it empty). */
+export function attemptedAddresses(socket: net.Socket, reset = false): string[] {
+  const s = internals(socket);
+  if (reset || !s.autoSelectFamilyAttemptedAddresses) s.autoSelectFamilyAttemptedAddresses = [];
+  return s.autoSelectFamilyAttemptedAddresses;
+}
+
+/**
+ * Runs `cancel` synchronously when the socket is destroyed, before net
+ * closes its handle (a one-time wrap of the stream's `_destroy`): native
+ * work on the socket's behalf stops before its descriptor goes away.
+ */
+export function beforeDestroy(socket: net.Socket, cancel: () => void): void {
+  const s = internals(socket);
+  const original = s._destroy.bind(socket);
+  s._destroy = function destroyWithNative(err, cb) {
+    s._destroy = original;
+    cancel();
+    original(err, cb);
+  };
+}
+
+/** The part of Node's TCP handle class (tcp_wrap) the library uses. */
+interface TcpHandle { open(fd: number): number; close(): void }
+type TcpHandleClass = new (type: number) => TcpHandle;
+
+/** Node's TCP handle class, learned from the first socket net opens on a descriptor. */
+let tcpHandleClass: TcpHandleClass | null = null;
+/** tcp_wrap's TCPConstants.SOCKET (a client stream, not a listener). */
+const kTcpSocketType = 0;
+
+/**
+ * Remembers the class of `socket`'s handle when it is net's TCP handle
+ * class, so that later descriptors can be wrapped without net's probing.
+ */
+export function learnTcpHandleClass(socket: net.Socket): void {
+  const ctor = (internals(socket)._handle as { constructor?: unknown } | null | undefined)?.constructor;
+  if (typeof ctor === 'function' && ctor.name === 'TCP') tcpHandleClass = ctor as TcpHandleClass;
+}
+
+/**
+ * A TCP handle (net's own class) opened on `fd`, to pass to `new
+ * net.Socket({ handle })`; null before a first socket taught the class, or
+ * if the handle cannot take the descriptor (the descriptor is then still the
+ * caller's). Once returned, the handle owns the descriptor: `close()` it.
+ */
+export function tcpHandleOn(fd: number): TcpHandle | null {
+  if (!tcpHandleClass) return null;
+  const handle = new tcpHandleClass(kTcpSocketType);
+  if (handle.open(fd) === 0) return handle;
+  handle.close();
+  return null;
 }

@@ -2,11 +2,12 @@
 // endpoints and limits of the calling process's network namespace, the same
 // objects `ip mptcp endpoint` and `ip mptcp limits` manage. No iproute2,
 // libnl or mptcpd at run time. Attribute layouts: kernel-abi.md 5.2-5.4.
-import * as net from 'node:net';
+import { constants as os } from 'node:os';
 import { getBinding } from './binding';
-import { formatAddressBytes } from './decode';
-import { getInfo } from './info';
-import { errInvalidArgType, errInvalidArgValue, errInvalidIpAddress, errOutOfRange, errSocketBadPort } from './errors';
+import { AF_INET, AF_INET6, formatAddressBytes } from './decode';
+import { connectionToken } from './info';
+import { errInvalidArgType, errInvalidArgValue } from './errors';
+import { validateInteger, validateIp, validateObject, validatePortNumber, validateString } from './validators';
 import {
   GenlSocket, getS32, getU16, getU32, getU8, netlinkError, parseAttrs,
   s32, u16, u32, u8, type Attr, type GenlFamily, type GenlMessage,
@@ -18,8 +19,6 @@ const PM_VERSION = 1;
 const CMD = { ADD_ADDR: 1, DEL_ADDR: 2, GET_ADDR: 3, FLUSH_ADDRS: 4, SET_LIMITS: 5, GET_LIMITS: 6, SET_FLAGS: 7 } as const;
 const ATTR = { ADDR: 1, RCV_ADD_ADDRS: 2, SUBFLOWS: 3, TOKEN: 4, LOC_ID: 5, ADDR_REMOTE: 6 } as const;
 const ADDR = { FAMILY: 1, ID: 2, ADDR4: 3, ADDR6: 4, PORT: 5, FLAGS: 6, IF_IDX: 7 } as const;
-const AF_INET = 2;
-const AF_INET6 = 10;
 
 /** Endpoint flags by name (MPTCP_PM_ADDR_FLAG_*). */
 export const ENDPOINT_FLAGS = {
@@ -76,7 +75,7 @@ async function channel(): Promise<{ sock: GenlSocket; family: GenlFamily }> {
       // channel may be in place already.
       if (shared?.sock === sock) shared = null;
       sock.close();
-      if (err.code === 'ENOENT') throw netlinkError(93, `genl ${FAMILY_NAME}`, 'the kernel has no MPTCP path manager (mptcp_pm family not found)');
+      if (err.code === 'ENOENT') throw netlinkError(os.errno.EPROTONOSUPPORT, `genl ${FAMILY_NAME}`, { message: 'the kernel has no MPTCP path manager (mptcp_pm family not found)' });
       throw err;
     });
     shared = { sock, family };
@@ -92,10 +91,9 @@ async function call(cmd: number, name: string, attrs: Attr[], dump = false): Pro
 
 // -------------------------------------------------------- validation ----
 
+/** An endpoint or address id: 1-255. */
 function validateId(id: unknown, name: string): number {
-  if (typeof id !== 'number') throw errInvalidArgType(name, ['number'], id);
-  if (!Number.isInteger(id) || id < 1 || id > 255) throw errOutOfRange(name, 'an integer >= 1 and <= 255', id);
-  return id;
+  return validateInteger(id, name, 1, 255);
 }
 
 /**
@@ -103,12 +101,11 @@ function validateId(id: unknown, name: string): number {
  * call can honour it as the interface (`zone: true`), and rejected elsewhere
  * rather than dropped.
  */
-function validateAddress(address: unknown, name: string, zone = false): { family: 4 | 6; bytes: Buffer; ifindex?: number } {
-  if (typeof address !== 'string') throw errInvalidArgType(name, ['string'], address);
-  const v = net.isIP(address);
-  if (v === 0) throw errInvalidIpAddress(address);
+function validateAddress(value: unknown, name: string, zone = false): { family: 4 | 6; bytes: Buffer; ifindex?: number } {
+  const v = validateIp(value, name);
+  const address = value as string;
   const at = address.indexOf('%');
-  if (at < 0) return { family: v as 4 | 6, bytes: ipBytes(address, v as 4 | 6) };
+  if (at < 0) return { family: v, bytes: ipBytes(address, v) };
   if (!zone) throw errInvalidArgValue(name, address, 'cannot carry an IPv6 zone here');
   return { family: 6, bytes: ipBytes(address.slice(0, at), 6), ifindex: zoneIndex(address.slice(at + 1), name) };
 }
@@ -125,8 +122,8 @@ function zoneIndex(zone: string, name: string): number {
 
 function interfaceIndex(ifname: string): number {
   const b = getBinding();
-  const idx = b ? b.ifNameToIndex(ifname) : -19;
-  if (idx < 0) throw netlinkError(19 /* ENODEV */, 'if_nametoindex', `no interface named '${ifname}'`);
+  const idx = b ? b.ifNameToIndex(ifname) : -os.errno.ENODEV;
+  if (idx < 0) throw netlinkError(-idx, 'if_nametoindex', { message: `no interface named '${ifname}'` });
   return idx;
 }
 
@@ -175,31 +172,17 @@ function validateFlags(flags: unknown, name: string, allowed: readonly EndpointF
   return bits;
 }
 
+/** A limit: 0-8, as the kernel allows (MPTCP_PM_ADDR_MAX). */
 function validateLimit(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number') throw errInvalidArgType(name, ['number'], v);
-  if (!Number.isInteger(v) || v < 0 || v > 8) throw errOutOfRange(name, 'an integer >= 0 and <= 8', v);
-  return v;
-}
-
-function validateObject(v: unknown, name: string): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw errInvalidArgType(name, ['Object'], v);
-  return v as Record<string, unknown>;
+  return v === undefined ? undefined : validateInteger(v, name, 0, 8);
 }
 
 function ifindexOf(opts: Record<string, unknown>): number | undefined {
   if (opts.ifname !== undefined && opts.ifindex !== undefined) {
     throw errInvalidArgValue('options.ifname', opts.ifname, 'cannot be given together with options.ifindex');
   }
-  if (opts.ifindex !== undefined) {
-    if (typeof opts.ifindex !== 'number') throw errInvalidArgType('options.ifindex', ['number'], opts.ifindex);
-    if (!Number.isInteger(opts.ifindex) || opts.ifindex < 1 || opts.ifindex > 0x7fffffff) throw errOutOfRange('options.ifindex', 'a positive integer', opts.ifindex);
-    return opts.ifindex;
-  }
-  if (opts.ifname !== undefined) {
-    if (typeof opts.ifname !== 'string') throw errInvalidArgType('options.ifname', ['string'], opts.ifname);
-    return interfaceIndex(opts.ifname);
-  }
+  if (opts.ifindex !== undefined) return validateInteger(opts.ifindex, 'options.ifindex', 1, 0x7fffffff);
+  if (opts.ifname !== undefined) return interfaceIndex(validateString(opts.ifname, 'options.ifname'));
   return undefined;
 }
 
@@ -268,8 +251,7 @@ export async function add(options: AddEndpointOptions): Promise<Endpoint> {
   const id = o.id === undefined ? undefined : validateId(o.id, 'options.id');
   let port: number | undefined;
   if (o.port !== undefined) {
-    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 0xffff) throw errSocketBadPort('options.port', o.port);
-    port = o.port;
+    port = validatePortNumber(o.port, 'options.port');
   }
   const flags = validateFlags(o.flags, 'options.flags', ['signal', 'subflow', 'backup', 'fullmesh', 'laminar']);
   if (port && (!(flags & ENDPOINT_FLAGS.signal) || (flags & ENDPOINT_FLAGS.subflow))) {
@@ -284,7 +266,7 @@ export async function add(options: AddEndpointOptions): Promise<Endpoint> {
   await call(CMD.ADD_ADDR, 'mptcp_pm add_addr', [[ATTR.ADDR, nested]]);
   const all = await list();
   const found = all.find((e) => (id !== undefined ? e.id === id : e.address === formatAddressBytes(bytes)));
-  if (!found) throw netlinkError(2 /* ENOENT */, 'mptcp_pm add_addr', 'the endpoint was added but is not listed');
+  if (!found) throw netlinkError(os.errno.ENOENT, 'mptcp_pm add_addr', { message: 'the endpoint was added but is not listed' });
   return found;
 }
 
@@ -324,7 +306,7 @@ export async function setFlags(idOrAddress: number | string, flags: EndpointFlag
 /** The in-kernel path manager's limits (`ip mptcp limits show`). */
 export async function getLimits(): Promise<Limits> {
   const [m] = await call(CMD.GET_LIMITS, 'mptcp_pm get_limits', []);
-  if (!m) throw netlinkError(71 /* EPROTO */, 'mptcp_pm get_limits', 'no reply');
+  if (!m) throw netlinkError(os.errno.EPROTO, 'mptcp_pm get_limits', { message: 'no reply' });
   return {
     subflows: getU32(m.attrs, ATTR.SUBFLOWS, 'subflows limit') ?? 0,
     addAddrAccepted: getU32(m.attrs, ATTR.RCV_ADD_ADDRS, 'add_addr_accepted limit') ?? 0,
@@ -359,23 +341,8 @@ const UCMD = { ANNOUNCE: 8, REMOVE: 9, SUBFLOW_CREATE: 10, SUBFLOW_DESTROY: 11 }
 /** A connection: its token (`getInfo(socket).token`), or the socket itself. */
 export type ConnectionRef = number | import('node:net').Socket;
 
-function tokenOf(ref: unknown, name = 'connection'): number {
-  if (typeof ref === 'number') {
-    if (!Number.isInteger(ref) || ref < 0 || ref > 0xffffffff) throw errOutOfRange(name, 'a 32-bit unsigned integer (a token)', ref);
-    return ref;
-  }
-  if (ref instanceof net.Socket) {
-    const info = getInfo(ref);
-    if (!info) throw errInvalidArgValue(name, '[socket]', 'is not an MPTCP connection');
-    return info.token;
-  }
-  throw errInvalidArgType(name, ['number', 'net.Socket'], ref);
-}
-
-function validatePortArg(port: unknown, name: string, allowZero = false): number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 0xffff) throw errSocketBadPort(name, port, allowZero);
-  return port;
-}
+const tokenOf = (ref: unknown): number => connectionToken(ref, 'connection');
+const validatePortArg = (port: unknown, name: string): number => validatePortNumber(port, name, false);
 
 function endpointAttr(address: unknown, name: string, extra: Attr[] = []): Attr[] {
   const { family, bytes } = validateAddress(address, name);

@@ -7,15 +7,16 @@
 // net emits them ("listen EADDRINUSE: address already in use :::8080").
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import { listeningGeneration } from './node-internals';
 import { constants as os } from 'node:os';
+import { normalizeArgs, toNumber } from './args';
 import { getBinding } from './binding';
+import { listeningGeneration } from './node-internals';
+import { validatePort } from './validators';
 import type { NativeBinding } from '../types/binding';
 import {
   errInvalidArgType,
   errInvalidArgValue,
   errServerAlreadyListen,
-  errSocketBadPort,
   uvExceptionWithHostPort,
 } from './errors';
 import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode } from './policy';
@@ -33,6 +34,12 @@ export interface ListenOptions extends net.ListenOptions {
   /** Overrides the server's `mptcp` mode for this listen. */
   mptcp?: MptcpMode;
 }
+
+/**
+ * A handle to listen on, passed to `net` unchanged: a server or socket with
+ * a `_handle`, a `{ fd }` object, or a libuv handle.
+ */
+export type ListenHandle = net.Server | net.Socket | { fd: number } | { _handle: unknown };
 
 const kMode = Symbol('mptcp.mode');
 
@@ -73,6 +80,15 @@ export class Server extends net.Server {
    * `host`, `backlog`, `ipv6Only`, `reusePort`, `exclusive`, `signal`.
    * IPC paths, handles and fds are passed to `net` unchanged.
    */
+  override listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this;
+  override listen(port?: number, hostname?: string, listeningListener?: () => void): this;
+  override listen(port?: number, backlog?: number, listeningListener?: () => void): this;
+  override listen(port?: number, listeningListener?: () => void): this;
+  override listen(path: string, backlog?: number, listeningListener?: () => void): this;
+  override listen(path: string, listeningListener?: () => void): this;
+  override listen(options: ListenOptions, listeningListener?: () => void): this;
+  override listen(handle: ListenHandle, backlog?: number, listeningListener?: () => void): this;
+  override listen(handle: ListenHandle, listeningListener?: () => void): this;
   override listen(...args: unknown[]): this {
     listenOver(this, args, this[kMode]);
     return this;
@@ -102,34 +118,19 @@ export function createServer(options?: ServerOptions | ((socket: net.Socket) => 
  * const server = http.createServer(app);
  * mptcp.listen(server, 8080, () => console.log('listening'));
  */
+export function listen<S extends net.Server>(server: S, port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, port?: number, hostname?: string, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, port?: number, backlog?: number, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, port?: number, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, path: string, backlog?: number, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, path: string, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, options: ListenOptions, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, handle: ListenHandle, backlog?: number, listeningListener?: () => void): S;
+export function listen<S extends net.Server>(server: S, handle: ListenHandle, listeningListener?: () => void): S;
 export function listen<S extends net.Server>(server: S, ...args: unknown[]): S {
   if (!(server instanceof net.Server)) throw errInvalidArgType('server', ['net.Server'], server);
   listenOver(server, args, server instanceof Server ? server.mptcp : true);
   return server;
-}
-
-type Callback = (...a: unknown[]) => void;
-
-function toNumber(x: unknown): number | false {
-  const n = Number(x);
-  return n >= 0 ? n : false;
-}
-
-/** net's normalizeArgs, for the listen forms. */
-function normalizeArgs(args: unknown[]): [Record<string, unknown>, Callback | null] {
-  if (args.length === 0) return [{}, null];
-  const arg0 = args[0];
-  let options: Record<string, unknown> = {};
-  if (arg0 !== null && typeof arg0 === 'object') {
-    options = arg0 as Record<string, unknown>;
-  } else if (typeof arg0 === 'string' && toNumber(arg0) === false) {
-    options.path = arg0;
-  } else {
-    options.port = arg0;
-    if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
-  }
-  const last = args[args.length - 1];
-  return [options, typeof last === 'function' ? (last as Callback) : null];
 }
 
 // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call/.apply on a server
@@ -170,11 +171,7 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     }
     throw errInvalidArgValue('options', options);
   }
-  const p = options.port;
-  if ((typeof p === 'string' && p.trim().length === 0) || +p !== (+p >>> 0) || +p > 0xffff) {
-    throw errSocketBadPort('options.port', p);
-  }
-  const port = +p | 0;
+  const port = validatePort(options.port, 'options.port');
   // net passes whatever it was given to listen(2) as an int32 (so 'x' becomes 0).
   const backlog = Number(options.backlog || backlogFromArgs || 511) | 0;
   if (cb) server.once('listening', cb);

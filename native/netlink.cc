@@ -45,6 +45,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NetlinkSocket",
                        {
+                           InstanceMethod("open", &NetlinkSocket::Open),
                            InstanceMethod("send", &NetlinkSocket::Send),
                            InstanceMethod("addMembership", &NetlinkSocket::AddMembership),
                            InstanceMethod("dropMembership", &NetlinkSocket::DropMembership),
@@ -56,24 +57,33 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
                            InstanceMethod("setReceiveBuffer", &NetlinkSocket::SetReceiveBuffer),
                            InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
                            InstanceAccessor("fd", &NetlinkSocket::Fd, nullptr),
+                           InstanceAccessor("failedSyscall", &NetlinkSocket::FailedSyscall, nullptr),
                        });
   }
 
-  // new NetlinkSocket(protocol, onMessage(buffer | null, errno)).
-  // Throws an Error with errno/code/syscall if the socket cannot be made.
+  // new NetlinkSocket(onMessage(buffer | null, errno)); then open(protocol).
   explicit NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
     Napi::Env env = info.Env();
-    int protocol = ArgInt(info, 0);
-    if (env.IsExceptionPending()) return;
-    if (info.Length() < 2 || !info[1].IsFunction()) {
+    if (info.Length() < 1 || !info[0].IsFunction()) {
       Napi::TypeError::New(env, "mptcp binding: expected a callback").ThrowAsJavaScriptException();
       return;
     }
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+  }
+
+  ~NetlinkSocket() override { Release(false); }
+
+ private:
+  // open(protocol) -> 0 | -errno: socket(2), bind(2) to a kernel-chosen port
+  // id, getsockname(2). On failure nothing is left open and `failedSyscall`
+  // names the call that failed.
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int protocol = ArgInt(info, 0);
+    if (env.IsExceptionPending()) return env.Undefined();
+    if (fd_ >= 0) return Napi::Number::New(env, -EISCONN);
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-    if (fd < 0) {
-      ThrowErrno(env, errno, "socket");
-      return;
-    }
+    if (fd < 0) return Fail(env, errno, "socket");
     int one = 1;
     // Extended acks carry the kernel's error strings; capped acks do not echo
     // the request back. Both are best effort (old kernels lack them).
@@ -81,37 +91,33 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
     setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
     sockaddr_nl addr{};
     addr.nl_family = AF_NETLINK;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
-      int err = errno;
-      close(fd);
-      ThrowErrno(env, err, "bind");
-      return;
-    }
     socklen_t len = sizeof(addr);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
+    const char* failed = nullptr;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+      failed = "bind";
+    } else if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
+      failed = "getsockname";
+    }
+    if (failed != nullptr) {
       int err = errno;
       close(fd);
-      ThrowErrno(env, err, "getsockname");
-      return;
+      return Fail(env, err, failed);
     }
     fd_ = fd;
     port_id_ = addr.nl_pid;
-    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "MPTCPNETLINK", Value());
     buffer_.resize(kRecvBuffer);
     napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
     cleanup_removed_ = false;
+    return Napi::Number::New(env, 0);
   }
 
-  ~NetlinkSocket() override { Release(false); }
-
- private:
-  static void ThrowErrno(Napi::Env env, int err, const char* syscall) {
-    Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + strerror(err));
-    e.Set("errno", Napi::Number::New(env, -err));
-    e.Set("syscall", Napi::String::New(env, syscall));
-    e.ThrowAsJavaScriptException();
+  Napi::Value Fail(Napi::Env env, int err, const char* syscall) {
+    failed_syscall_ = syscall;
+    return Napi::Number::New(env, -err);
   }
+
+  Napi::Value FailedSyscall(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), failed_syscall_); }
 
   // send(Uint8Array) -> bytes sent | -errno. The destination is the kernel.
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -326,6 +332,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
 
   int fd_ = -1;
   uint32_t port_id_ = 0;
+  const char* failed_syscall_ = "";
   bool referenced_ = true;
   bool cleanup_removed_ = true;  // no hook registered yet
   Poll* poll_ = nullptr;

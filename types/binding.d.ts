@@ -50,6 +50,10 @@ export interface NativeAttempt {
 
 /** A netlink socket polled on Node's loop (native/netlink.cc). */
 export interface NativeNetlinkSocket {
+  /** socket(2) + bind(2) + getsockname(2): 0 or -errno (then `failedSyscall` names the call). */
+  open(protocol: number): number;
+  /** The syscall that made open() fail. */
+  readonly failedSyscall: string;
   /** sendto(2) to the kernel: bytes sent or -errno. */
   send(message: Uint8Array): number;
   addMembership(group: number): number;
@@ -93,8 +97,8 @@ export interface NativeBinding {
   fullInfo(fd: number, buf: Uint8Array, capacity: number): number;
   /** Takes ownership of `fd`. */
   Attempt: new (fd: number) => NativeAttempt;
-  /** Throws an Error with `errno` (negative) and `syscall` if the socket cannot be made. */
-  NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer | null, errno: number) => void) => NativeNetlinkSocket;
+  /** A netlink socket, not open yet (see open()); never throws for a runtime failure. */
+  NetlinkSocket: new (onMessage: (datagram: Buffer | null, errno: number) => void) => NativeNetlinkSocket;
   readonly NETLINK_GENERIC: number;
   /** if_nametoindex(3) in the caller's network namespace: index or -errno. */
   ifNameToIndex(name: string): number;

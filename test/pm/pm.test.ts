@@ -233,8 +233,9 @@ describe('mptcp.monitor rejects invalid input synchronously', () => {
   const cases: [string, () => unknown, string][] = [
     ["monitor('x')", () => mptcp.monitor('x' as never), 'ERR_INVALID_ARG_TYPE'],
     ['monitor(null)', () => mptcp.monitor(null as never), 'ERR_INVALID_ARG_TYPE'],
-    ['monitor({ token: -1 })', () => mptcp.monitor({ token: -1 }), 'ERR_INVALID_ARG_VALUE'],
-    ['monitor({ token: 1.5 })', () => mptcp.monitor({ token: 1.5 }), 'ERR_INVALID_ARG_VALUE'],
+    ['monitor({ token: -1 })', () => mptcp.monitor({ token: -1 }), 'ERR_OUT_OF_RANGE'],
+    ['monitor({ token: 1.5 })', () => mptcp.monitor({ token: 1.5 }), 'ERR_OUT_OF_RANGE'],
+    ["monitor({ token: '1' })", () => mptcp.monitor({ token: '1' as never }), 'ERR_INVALID_ARG_TYPE'],
     ['monitor({ socket: plain socket })', () => mptcp.monitor({ socket: new net.Socket() }), 'ERR_INVALID_ARG_VALUE'],
     ['monitor({ socket: {} })', () => mptcp.monitor({ socket: {} as never }), 'ERR_INVALID_ARG_TYPE'],
     ["monitor({ recvBufferSize: '1M' })", () => mptcp.monitor({ recvBufferSize: '1M' as never }), 'ERR_INVALID_ARG_TYPE'],

@@ -353,5 +353,5 @@ describe.skipIf(reason !== null)('mptcp.pm and monitor(): generated valid argume
         ns = '';
       }
     }), { numRuns: 20 });
-  });
+  }, 180_000); // 20 child processes in fresh namespaces; slower under the sanitizers
 });

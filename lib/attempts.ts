@@ -1,0 +1,230 @@
+// Native connection attempts for connect(): each address tried gets an MPTCP
+// descriptor of its own family, owned by a native Attempt (native/poller.cc)
+// and connected without blocking; completion comes from a poll on Node's
+// loop. The winner is moved onto the descriptor the returned socket's handle
+// was opened on (dup3) before the socket is told it is connected. One
+// address at a time, or several in turn with a per-attempt timeout (Happy
+// Eyeballs, as net's autoSelectFamily). Destroying the socket cancels the
+// attempt under way synchronously.
+import * as net from 'node:net';
+import { constants as os } from 'node:os';
+import type { NativeAttempt, NativeBinding } from '../types/binding';
+import { errSocketConnectionTimeout, exceptionWithHostPort, type SystemError } from './errors';
+import { attemptedAddresses, beforeDestroy, handleFd, markConnected } from './node-internals';
+import { openStream, reasonForErrno, refusalError, type MptcpMode } from './policy';
+
+/** One address to try. */
+export interface Address { address: string; family: 4 | 6 }
+
+const kIpv4Default = '0.0.0.0';
+const kIpv6Default = '::';
+
+/** One connect() under way. */
+export interface Plan {
+  b: NativeBinding;
+  socket: net.Socket;
+  mode: MptcpMode;
+  port: number;
+  host: string;
+  localAddress?: string;
+  localPort?: number;
+  noDelay: boolean;
+  keepAlive: boolean;
+  keepAliveInitialDelay: number;
+  /**
+   * The family of the descriptor the socket's handle was opened on (owned by
+   * that handle; native attempts never use it, they own descriptors of their
+   * own and the winner is moved onto the handle's).
+   */
+  anchorFamily: 4 | 6;
+  /** Whether net itself has been asked to connect the handle's descriptor. */
+  anchorUsed: boolean;
+  /** The attempt under way. */
+  current: { native: NativeAttempt; timer: NodeJS.Timeout | null } | null;
+  /** Whether the lookup has called back (a second call is net's EALREADY). */
+  lookedUp: boolean;
+  done: boolean;
+  /** Whether destroy() has been hooked to cancel native attempts (only once one starts). */
+  hooked: boolean;
+}
+
+/** The local-address details net puts in connect errors: "- Local (addr:port)". */
+export function localDetails(plan: Plan): string | undefined {
+  return plan.localAddress && plan.localPort ? `${plan.localAddress}:${plan.localPort}` : undefined;
+}
+
+function connectError(plan: Plan, errno: number, a: Address): SystemError {
+  const local = localDetails(plan);
+  const err = exceptionWithHostPort(errno, 'connect', a.address, plan.port, local);
+  if (local) {
+    err.localAddress = plan.localAddress;
+    err.localPort = plan.localPort;
+  }
+  return err;
+}
+
+type AttemptResult = { ok: true } | { ok: false; error: SystemError };
+
+/**
+ * Starts one connection attempt on a descriptor of its own (a native attempt
+ * owns it); `done` is called once, asynchronously or synchronously, unless
+ * the attempt is cancelled first.
+ */
+function startAttempt(plan: Plan, a: Address, done: (r: AttemptResult) => void): void {
+  const { b } = plan;
+  if (!plan.hooked) {
+    plan.hooked = true;
+    hookDestroy(plan);
+  }
+  const o = openStream(b, a.family, plan.mode);
+  if (o.fd < 0) {
+    done({ ok: false, error: o.refused ? refusalError(o.errno, reasonForErrno(o.errno), a.address, plan.port) : connectError(plan, o.errno, a) });
+    return;
+  }
+  const native = new b.Attempt(o.fd);
+  const attempt = { native, timer: null as NodeJS.Timeout | null };
+  plan.current = attempt;
+  const fail = (error: SystemError): void => {
+    if (plan.current === attempt) plan.current = null;
+    native.close();
+    done({ ok: false, error });
+  };
+
+  if (plan.localAddress || plan.localPort) {
+    const la = plan.localAddress || (a.family === 4 ? kIpv4Default : kIpv6Default);
+    const rc = b.bind(native.fd, a.family, la, plan.localPort ?? 0);
+    if (rc < 0) {
+      fail(exceptionWithHostPort(-rc, 'bind', la, plan.localPort));
+      return;
+    }
+  }
+  const finish = (errno: number): void => {
+    if (plan.current !== attempt) return; // cancelled: the attempt is closed already
+    if (errno !== 0) {
+      fail(connectError(plan, errno, a));
+      return;
+    }
+    plan.current = null;
+    if (adopt(plan, native)) done({ ok: true });
+  };
+  const rc = b.connect(native.fd, a.family, a.address, plan.port);
+  if (rc === -b.constants.EINPROGRESS) {
+    const w = native.watch(finish);
+    if (w < 0) fail(connectError(plan, -w, a)); // libuv errors are -errno on Linux
+  } else {
+    process.nextTick(finish, rc === 0 ? 0 : -rc);
+  }
+}
+
+/** Stops the attempt under way (if any) and releases its descriptor. */
+function cancelCurrent(plan: Plan): void {
+  const c = plan.current;
+  if (!c) return;
+  plan.current = null;
+  if (c.timer) clearTimeout(c.timer);
+  c.native.close();
+}
+
+/**
+ * Moves the connected descriptor onto the one the socket's handle owns and
+ * tells the socket it is connected, as net's afterConnect does. Returns
+ * false if the socket went away (the attempt is closed then).
+ */
+function adopt(plan: Plan, native: NativeAttempt): boolean {
+  const { socket } = plan;
+  const target = handleFd(socket);
+  if (socket.destroyed || !socket.connecting || plan.done || target < 0) {
+    native.close();
+    return false;
+  }
+  // The handle has not polled its descriptor yet (manualStart): replacing
+  // the file under that number is invisible to libuv.
+  const rc = native.moveTo(target);
+  if (rc < 0) {
+    socket.destroy(exceptionWithHostPort(-rc, 'connect', plan.host, plan.port));
+    return false;
+  }
+  plan.done = true;
+  markConnected(socket);
+  applySocketOptions(plan);
+  socket.emit('connect');
+  socket.emit('ready');
+  if (socket.readable && !socket.isPaused()) socket.read(0);
+  return true;
+}
+
+export function attemptSingle(plan: Plan, a: Address): void {
+  if (!plan.anchorUsed && plan.anchorFamily === a.family) {
+    // The socket's own descriptor already has this family: let net connect
+    // it, as net.connect would (its libuv connect, events and errors). With
+    // an IP literal of the handle's family net reuses the handle, so the
+    // connection stays on the MPTCP descriptor.
+    plan.anchorUsed = true;
+    plan.done = true;
+    if (plan.noDelay || plan.keepAlive) plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
+    plan.socket.connect({ port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
+    return;
+  }
+  startAttempt(plan, a, (r) => {
+    if (r.ok) return;
+    plan.socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
+    plan.socket.destroy(r.error);
+  });
+}
+
+/** noDelay / keepAlive, which the socket was created without (see socketOptions). */
+function applySocketOptions(plan: Plan): void {
+  if (plan.noDelay) plan.socket.setNoDelay(true);
+  if (plan.keepAlive) plan.socket.setKeepAlive(true, plan.keepAliveInitialDelay * 1000);
+}
+
+export function attemptMultiple(plan: Plan, list: Address[], index: number, timeout: number, errors: Error[]): void {
+  const { socket } = plan;
+  if (!socket.connecting) return;
+  if (index >= list.length) {
+    if (errors.length === 0) {
+      socket.destroy(errSocketConnectionTimeout());
+      return;
+    }
+    const agg = new AggregateError(errors) as AggregateError & { code?: string };
+    agg.code = (errors[0] as SystemError).code;
+    socket.destroy(agg);
+    return;
+  }
+  const a = list[index];
+  socket.emit('connectionAttempt', a.address, plan.port, a.family);
+  if (!socket.connecting || plan.done) return; // destroyed by a listener
+  attemptedAddresses(socket).push(`${a.address}:${plan.port}`);
+  let settled = false;
+  startAttempt(plan, a, (r) => {
+    if (settled) return;
+    settled = true;
+    if (timer) clearTimeout(timer);
+    if (r.ok) return;
+    errors.push(r.error);
+    socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
+    if (socket.connecting) attemptMultiple(plan, list, index + 1, timeout, errors);
+  });
+  let timer: NodeJS.Timeout | null = null;
+  if (!settled && index < list.length - 1 && plan.current) {
+    timer = setTimeout(() => {
+      if (settled || !socket.connecting || plan.done) return;
+      settled = true;
+      socket.emit('connectionAttemptTimeout', a.address, plan.port, a.family);
+      errors.push(connectError(plan, os.errno.ETIMEDOUT, a));
+      cancelCurrent(plan);
+      if (socket.connecting) attemptMultiple(plan, list, index + 1, timeout, errors);
+    }, timeout);
+    plan.current.timer = timer;
+  }
+}
+
+/** Cancels native work synchronously when the socket is destroyed mid-connect. */
+function hookDestroy(plan: Plan): void {
+  beforeDestroy(plan.socket, () => {
+    if (!plan.done) {
+      plan.done = true;
+      cancelCurrent(plan);
+    }
+  });
+}
