@@ -5,9 +5,10 @@
 //   node --expose-gc bench/soak-peer.mjs cycles <lib|net>
 //       an echo server on 127.0.0.1 and a client in the same process:
 //       run { n, concurrency } -> n connect / echo / close cycles
-//   node --expose-gc bench/soak-peer.mjs monitor <events|iterator>
+//   node --expose-gc bench/soak-peer.mjs monitor <events|iterator> [recvBufferSize]
 //       mptcp.monitor() counting the path-manager events of its namespace,
-//       read with an 'event' listener or with `for await`
+//       read with an 'event' listener or with `for await`, and its overruns
+//       ('overrun' events, mon.overruns; mon.recvBufferSize as the kernel set it)
 //
 // lib: mptcp.createServer / mptcp.connect (the library under test).
 // net: node:net unchanged (the baseline). The library is loaded in both modes,
@@ -19,9 +20,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const m = require('../dist/index.js');
 
-const [role, mode] = process.argv.slice(2);
+const [role, mode, recvBuffer] = process.argv.slice(2);
 if (!(role === 'cycles' && ['lib', 'net'].includes(mode)) && !(role === 'monitor' && ['events', 'iterator'].includes(mode))) {
-  process.stderr.write('usage: soak-peer.mjs cycles <lib|net> | soak-peer.mjs monitor <events|iterator>\n');
+  process.stderr.write('usage: soak-peer.mjs cycles <lib|net> | soak-peer.mjs monitor <events|iterator> [recvBufferSize]\n');
   process.exit(2);
 }
 if (typeof globalThis.gc !== 'function') {
@@ -46,13 +47,8 @@ function sample() {
   };
 }
 
-/**
- * The kernel's view of the generic netlink sockets in this namespace that
- * joined a multicast group (/proc/net/netlink): this process's own (`own`,
- * matched by socket inode) and the others' (here: `ip mptcp monitor`), each
- * with its queued receive memory and the messages the kernel dropped for it.
- */
-function netlinkSockets() {
+/** The inodes of this process's sockets. */
+function socketInodes() {
   const inodes = new Set();
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
@@ -60,6 +56,16 @@ function netlinkSockets() {
       if (mm) inodes.add(mm[1]);
     } catch { /* closed meanwhile */ }
   }
+  return inodes;
+}
+
+/**
+ * The kernel's view of the generic netlink sockets in this namespace that
+ * joined a multicast group (/proc/net/netlink): this process's own (`own`,
+ * matched by socket inode) and the others' (here: `ip mptcp monitor`), each
+ * with its queued receive memory and the messages the kernel dropped for it.
+ */
+function netlinkSockets(inodes = socketInodes()) {
   // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
   return readFileSync('/proc/net/netlink', 'utf8').trim().split('\n').slice(1)
     .map((line) => line.trim().split(/\s+/))
@@ -175,10 +181,26 @@ async function run({ n, concurrency, rate = 0 }) {
 // --------------------------------------------------------------- monitor ----
 
 let mon = null;
-const events = { total: 0, byType: {}, firstMs: 0, lastMs: 0, warnings: {}, firstWarningMs: 0, afterFirstWarning: 0 };
+const events = {
+  total: 0, byType: {}, firstMs: 0, lastMs: 0, warnings: {}, firstWarningMs: 0, afterFirstWarning: 0,
+  // 'overrun' events (the kernel dropped events for this socket; the 'events'
+  // reply adds mon.overruns, the monitor's own count) and mon.recvBufferSize.
+  overrunEvents: 0, recvBufferSize: 0,
+  // events.total at the last overrun, the fewest events delivered between two consecutive
+  // overruns (null before the second), and the first OVERRUN_LOG overruns: when (ms since
+  // subscribed), after how many events.
+  eventsAtLastOverrun: null, fewestBetweenOverruns: null, overrunLog: [],
+  // The most the kernel held queued for the socket (its Rmem, bytes) at any of
+  // the QUEUE_POLL_MS polls. Timers run before the loop reads the socket, so a
+  // poll due while the process was not scheduled sees the backlog first.
+  peakQueueBytes: 0,
+};
+const QUEUE_POLL_MS = 20;
+let readyMs = 0;
+const OVERRUN_LOG = 20;
 
 async function startMonitor() {
-  mon = m.monitor();
+  mon = m.monitor(recvBuffer ? { recvBufferSize: Number(recvBuffer) } : {});
   const count = (e) => {
     const t = nowMs();
     if (events.total++ === 0) events.firstMs = t;
@@ -193,14 +215,28 @@ async function startMonitor() {
       for await (const e of mon) count(e);
     })().catch((err) => bump(events.warnings, `iterator ${err.code ?? err.message}`));
   }
-  // Socket-level errors arrive as 'warning': ENOBUFS (the kernel dropped
-  // events, the socket's receive queue overran) or whatever else the socket reports.
+  mon.on('overrun', ({ overruns }) => {
+    if (events.eventsAtLastOverrun !== null) {
+      const between = events.total - events.eventsAtLastOverrun;
+      events.fewestBetweenOverruns = Math.min(events.fewestBetweenOverruns ?? between, between);
+    }
+    events.overrunEvents++;
+    events.eventsAtLastOverrun = events.total;
+    if (events.overrunLog.length < OVERRUN_LOG) events.overrunLog.push({ ms: nowMs() - readyMs, events: events.total, overruns });
+  });
+  // Other socket-level errors arrive as 'warning' (an overrun is 'overrun', above).
   mon.on('warning', (err) => {
     if (!events.firstWarningMs) events.firstWarningMs = nowMs();
     bump(events.warnings, err.code ?? err.message);
   });
   mon.on('error', (err) => bump(events.warnings, `error ${err.code ?? err.message}`));
   await mon.ready;
+  readyMs = nowMs();
+  events.recvBufferSize = mon.recvBufferSize;
+  const own = socketInodes();
+  setInterval(() => {
+    for (const x of netlinkSockets(own)) if (x.own) events.peakQueueBytes = Math.max(events.peakQueueBytes, x.rmem);
+  }, QUEUE_POLL_MS).unref();
 }
 
 // ------------------------------------------------------------------ main ----
@@ -209,7 +245,7 @@ const handlers = {
   sample: () => ({ ...sample(), events: role === 'monitor' ? { ...events } : undefined }),
   run,
   totals: () => totals,
-  events: () => ({ ...events, tMs: nowMs(), netlink: netlinkSockets() }),
+  events: () => ({ ...events, overruns: mon.overruns, overrunLog: [...events.overrunLog], tMs: nowMs(), netlink: netlinkSockets() }),
   exit: () => process.exit(0),
 };
 
@@ -226,7 +262,7 @@ process.on('disconnect', () => process.exit(0));
 try {
   if (role === 'cycles') await startServer();
   else await startMonitor();
-  process.send({ id: 0, value: { pid: process.pid, port } });
+  process.send({ id: 0, value: { pid: process.pid, port, recvBufferSize: mon?.recvBufferSize } });
 } catch (err) {
   process.send({ id: 0, error: `${role}: ${err.code ?? ''} ${err.message}` }, () => process.exit(1));
 }
