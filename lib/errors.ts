@@ -41,6 +41,14 @@ export class NetlinkError extends Error {
   }
 }
 
+/** An error with an errno's `code` and (negative) `errno`, and a message of its own. `errno` is positive. */
+export function errnoError(errno: number, message: string): Error & { code: string; errno: number } {
+  const err = new Error(message) as Error & { code: string; errno: number };
+  err.code = systemName(errno);
+  err.errno = -errno;
+  return err;
+}
+
 /** A {@link NetlinkError}; `errno` is positive. */
 export function netlinkError(errno: number, syscall: string, detail?: { kernelMessage?: string; message?: string; hint?: string }): NetlinkError {
   return new NetlinkError(errno, syscall, detail);

@@ -8,6 +8,8 @@
 //   2  usage error: the CLI's own (UsageError, with a pointer to --help), or
 //      an argument error the library raised on what the user typed
 import * as fs from 'node:fs';
+import { constants as os } from 'node:os';
+import { errnoError } from '../errors';
 import * as path from 'node:path';
 import { monitor as openMonitor, type MptcpEvent } from '../monitor';
 import { NetlinkParseError } from '../netlink';
@@ -143,7 +145,7 @@ export function describeError(err: unknown, json: boolean): { kind: ErrorKind; e
 // ---------------------------------------------------------- commands ----
 
 function noEndpoint(target: number | string): Error {
-  return Object.assign(new Error(`no endpoint ${typeof target === 'number' ? `with id ${target}` : `for ${target}`}`), { code: 'ENOENT' });
+  return errnoError(os.errno.ENOENT, `no endpoint ${typeof target === 'number' ? `with id ${target}` : `for ${target}`}`);
 }
 
 /** `endpoint set`: the endpoint's current changeable flags, changed as asked; resolves with the endpoint after the change. */

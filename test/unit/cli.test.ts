@@ -242,10 +242,10 @@ describe('errors: kind, exit code, message', () => {
   });
 
   it('kernel refusals (errno errors): 1, with the kernel\'s message', () => {
-    const dup = nl.netlinkError(17, 'mptcp_pm add_addr', 'too many addresses or duplicate one');
+    const dup = nl.netlinkError(17, 'mptcp_pm add_addr', { kernelMessage: 'too many addresses or duplicate one' });
     expect(describeError(dup, false)).toEqual({ kind: 'refused', exitCode: 1, text: 'mptcp: mptcp_pm add_addr EEXIST: too many addresses or duplicate one\n' });
     expect(JSON.parse(describeError(dup, true).text)).toEqual({ error: { code: 'EEXIST', message: 'mptcp_pm add_addr EEXIST: too many addresses or duplicate one', kernelMessage: 'too many addresses or duplicate one' } });
-    const perm = nl.netlinkError(1, 'mptcp_pm flush_addrs', undefined, 'managing MPTCP needs CAP_NET_ADMIN');
+    const perm = nl.netlinkError(1, 'mptcp_pm flush_addrs', { hint: 'managing MPTCP needs CAP_NET_ADMIN' });
     expect(describeError(perm, false)).toMatchObject({ kind: 'refused', exitCode: 1, text: expect.stringContaining('EPERM: operation not permitted (managing MPTCP needs CAP_NET_ADMIN)') });
     expect(errorKind(nl.netlinkError(4095, 'x'))).toBe('refused'); // an errno Node has no name for: code UNKNOWN
     expect(errorKind(Object.assign(new Error('no endpoint with id 7'), { code: 'ENOENT' }))).toBe('refused');
@@ -379,7 +379,7 @@ describe('run', () => {
     expect(await runFake(['endpoint', 'add', 'not-an-ip'], badIp)).toEqual({ code: 2, stdout: '', stderr: 'mptcp: Invalid IP address: not-an-ip\n' });
     const range = fakeLibrary([], { setLimits: reject(errors.errOutOfRange('limits.subflows', 'an integer >= 0 and <= 8', 12)) }).lib;
     expect(await runFake(['limits', 'set', 'subflows', '12'], range)).toMatchObject({ code: 2 });
-    const dup = fakeLibrary([], { add: reject(nl.netlinkError(17, 'mptcp_pm add_addr', 'too many addresses or duplicate one')) }).lib;
+    const dup = fakeLibrary([], { add: reject(nl.netlinkError(17, 'mptcp_pm add_addr', { kernelMessage: 'too many addresses or duplicate one' })) }).lib;
     expect(await runFake(['endpoint', 'add', '10.0.0.1'], dup)).toMatchObject({ code: 1, stderr: expect.stringMatching(/EEXIST.*duplicate/) });
   });
 
@@ -416,11 +416,11 @@ describe('run', () => {
     const { lib, mon } = fakeLibrary();
     const done = runFake(['monitor'], lib);
     await Promise.resolve();
-    mon.emit('error', nl.netlinkError(1, 'mptcp_pm join mptcp_pm_events', undefined, 'MPTCP events need CAP_NET_ADMIN'));
+    mon.emit('error', nl.netlinkError(1, 'mptcp_pm join mptcp_pm_events', { hint: 'MPTCP events need CAP_NET_ADMIN' }));
     expect(await done).toEqual({ code: 1, stdout: '', stderr: 'mptcp: mptcp_pm join mptcp_pm_events EPERM: operation not permitted (MPTCP events need CAP_NET_ADMIN)\n' });
     // A failure before anything listens: ready rejects.
     const early = fakeLibrary();
-    const failed = Promise.reject(nl.netlinkError(93, 'socket', 'netlink is not available on this platform'));
+    const failed = Promise.reject(nl.netlinkError(93, 'socket', { message: 'netlink is not available on this platform' }));
     failed.catch(() => {});
     early.lib.monitor = () => Object.assign(new EventEmitter(), { ready: failed, close() {} });
     expect(await runFake(['monitor'], early.lib)).toMatchObject({ code: 1, stderr: expect.stringContaining('EPROTONOSUPPORT: netlink is not available on this platform') });
