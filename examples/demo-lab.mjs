@@ -18,7 +18,7 @@
 // DEMO_PHASE_SECONDS (default 5) sets the length of each phase.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { table, mb, mbitPerSec } from './format.mjs';
+import { table, mb, mbitPerSec } from '../bench/common.mjs';
 
 const require = createRequire(import.meta.url);
 const { Lab } = require('../dist/lab/lab.js');
@@ -364,22 +364,22 @@ function summary(rec, sent, got) {
   // The server's clock starts at its first byte, close to the agent's t = 0.
   const stallPhase = rec.samples.find((s) => s.t >= got.maxGapAtMs + got.maxGapMs / 2)?.phase;
   console.log('\nPer phase (goodput: MPTCP-level data acked by the server)');
-  table(stats.filter((p) => p.samples.length).map((p) => [
+  console.log(table(['phase', 'time', 'goodput', 'subflows carrying data, Mbit/s'], stats.filter((p) => p.samples.length).map((p) => [
     p.name,
     `${(p.from / 1000).toFixed(1)}-${(p.to / 1000).toFixed(1)} s`,
     rate(p.goodput),
     p.perSubflow.map(({ sf, mbit }) => `#${sf.id} ${mbit.toFixed(1)} (path ${sf.path})`).join(', ') || '-',
-  ]), ['phase', 'time', 'goodput', 'subflows carrying data, Mbit/s'], 'lrrl');
+  ]), 'lrrl', 'plain'));
 
   console.log('\nTransfer');
-  table([
+  console.log(table(['result', 'value'], [
     ['negotiated MPTCP (client / server)', `${sent.isMptcp} / ${got.isMptcp}`],
     ['bytes sent by the client', `${sent.bytes} (${mb(sent.bytes)} MB in ${secs(sent.ms)})`],
     ['bytes received by the server', `${got.bytes} (${mb(got.bytes)} MB)`],
     ['sha256 sent = received', sent.sha256 === got.sha256 ? `yes (${got.sha256.slice(0, 16)}...)` : `NO (${sent.sha256.slice(0, 16)} vs ${got.sha256.slice(0, 16)})`],
     ['longest stall at the receiver', `${got.maxGapMs.toFixed(0)} ms, from ${secs(got.maxGapAtMs)}${stallPhase !== undefined ? ` (${PHASES[stallPhase].name})` : ''}`],
     ['subflows ever used / at the end', `${rec.subflows.size} / ${got.subflowsAtEnd}`],
-  ], ['result', 'value'], 'll');
+  ], 'll', 'plain'));
 
   // What happened, in words, from what was measured.
   const [, failover, rejoin] = stats;

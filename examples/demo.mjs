@@ -9,7 +9,7 @@
 // ends), and live getSnapshot figures while data flows. Either ends by itself.
 import { createRequire } from 'node:module';
 import mptcp from '../esm/index.mjs';
-import { table, mb, mbitPerSec } from './format.mjs';
+import { table, mb, mbitPerSec } from '../bench/common.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -29,12 +29,12 @@ async function loopbackDemo() {
 
   const s = mptcp.support();
   console.log('\nMPTCP on this machine');
-  table([
+  console.log(table(['feature', 'value'], [
     ['available', s.available ? 'yes' : `no (${s.reason}${s.code ? `, ${s.code}` : ''})`],
     ['TCP_IS_MPTCP (6.10+)', s.features.tcpIsMptcp ? 'yes' : 'no'],
     ['MPTCP_INFO (5.16+)', s.features.mptcpInfo ? 'yes' : 'no'],
     ['MPTCP_FULL_INFO (6.5+)', s.features.fullInfo ? 'yes' : 'no'],
-  ], ['feature', 'value']);
+  ], 'lr', 'plain'));
   if (!s.available) console.log('\n  Connections below fall back to plain TCP (mptcp: true is the default).');
 
   let received = 0;
@@ -51,11 +51,11 @@ async function loopbackDemo() {
   await new Promise((r, j) => { client.once('connect', r); client.once('error', j); });
   await new Promise((r) => setTimeout(r, 20));
   console.log(`\nConnection 127.0.0.1:${client.localPort} -> 127.0.0.1:${port}`);
-  table([
+  console.log(table(['check', 'value'], [
     ['client  isMptcp()', mptcp.isMptcp(client)],
     ['server  isMptcp() of accepted socket', serverSideMptcp],
     ['token (getInfo)', mptcp.getInfo(client)?.token.toString(16) ?? '-'],
-  ], ['check', 'value']);
+  ], 'lr', 'plain'));
 
   let sending = true;
   const pump = () => { while (sending && client.write(CHUNK)); };
@@ -90,13 +90,13 @@ async function loopbackDemo() {
   const finalInfo = mptcp.getInfo(client);
   const subflows = mptcp.getSubflows(client);
   console.log('\nSummary');
-  table([
+  console.log(table(['result', 'value'], [
     ['negotiated MPTCP (client / server)', `${mptcp.isMptcp(client)} / ${serverSideMptcp}`],
     ['MPTCP bytes sent / acked', finalInfo ? `${mb(finalInfo.bytesSent)} / ${mb(finalInfo.bytesAcked)} MB` : 'n/a (not MPTCP)'],
     ['server received', `${mb(received)} MB`],
     ['subflows now', subflows.length],
     ['MPTCP-level retransmits', finalInfo?.retransmits ?? 'n/a'],
-  ], ['result', 'value']);
+  ], 'lr', 'plain'));
   console.log('\n  Loopback has one path, so one subflow.');
 
   client.destroy();

@@ -1,0 +1,56 @@
+// The loopback benchmark's settings (command line and environment, see
+// bench/run.mjs), its targets, and what this machine offers: the baselines'
+// tools, CPUs to pin to, and the modes that can run.
+import os from 'node:os';
+import { benchArgs, envNumber, makeLog, which } from '../common.mjs';
+
+export const PHASES = ['throughput', 'latency', 'calls', 'pm'];
+const args = benchArgs(process.argv.slice(2), 'BENCH', PHASES);
+export const JSON_OUT = args.json;
+export const QUICK = args.quick;
+export const ONLY = args.only;
+
+export const CFG = {
+  // throughput: one transfer per mode per round, fresh process pairs every respawnEvery rounds
+  rounds: envNumber('BENCH_ROUNDS', QUICK ? 40 : 120),
+  mib: envNumber('BENCH_MIB', QUICK ? 64 : 128),
+  warmMib: QUICK ? 32 : 64,
+  chunkKib: envNumber('BENCH_CHUNK_KIB', 256),
+  respawnEvery: envNumber('BENCH_RESPAWN', QUICK ? 10 : 20),
+  // connect latency: sequential connects per mode, alternating in chunks
+  latN: envNumber('BENCH_LAT_N', QUICK ? 600 : 3000),
+  latChunk: 100,
+  latWarm: QUICK ? 100 : 200,
+  latRespawn: QUICK ? 300 : 1000,
+  // per-call cost
+  calls: envNumber('BENCH_CALLS', QUICK ? 50_000 : 200_000),
+  callBatches: 10,
+  callWarm: QUICK ? 20_000 : 50_000,
+};
+
+export const TARGETS = {
+  tputRatio: 0.98, // lib / mptcpize, p90 transfer rate, >=
+  latMedianRatio: 1.05, // lib / mptcpize, median connect latency, <=
+  isMptcp: 0.3, // µs per call, <=
+  getInfo: 1,
+  getSubflows: 3,
+};
+
+export const log = makeLog(JSON_OUT);
+
+// ----------------------------------------------------------- environment ----
+
+export const MPTCPIZE = which('mptcpize');
+export const TASKSET = which('taskset');
+export const SS = which('ss');
+export const NCPU = os.availableParallelism?.() ?? os.cpus().length;
+export const CPU_SEND = 0;
+export const CPU_RECV = NCPU > 1 ? 1 : 0;
+
+/** The modes measured side by side; `available` is cleared when a baseline cannot run. */
+export const MODES = [
+  { name: 'lib', peer: 'lib', wrap: [], expectMptcp: true, available: true },
+  { name: 'mptcpize', peer: 'net', wrap: MPTCPIZE ? [MPTCPIZE, 'run'] : [], expectMptcp: true, available: Boolean(MPTCPIZE) },
+  { name: 'tcp', peer: 'net', wrap: [], expectMptcp: false, available: true },
+];
+export const active = () => MODES.filter((x) => x.available);

@@ -1,0 +1,68 @@
+// Phase 2 of the loopback benchmark: sequential connect + 1-byte echo + close,
+// modes taking turns in chunks of latChunk connects, fresh warmed-up process
+// pairs every latRespawn; the servers say whether the echoes they accepted were MPTCP.
+import { bootstrapRatio, median, quantile, rotated } from '../common.mjs';
+import { CFG, active, log } from './config.mjs';
+import { agree, startPairs, stopPairs } from './peers.mjs';
+
+export async function latencyPhase(result) {
+  const samples = {};
+  const connectSamples = {};
+  const verified = {};
+  for (const mode of active()) {
+    samples[mode.name] = [];
+    connectSamples[mode.name] = [];
+    verified[mode.name] = { client: null, server: null, checked: 0, serverMptcp: 0 };
+  }
+  const names = Object.keys(samples);
+  const chunks = Math.ceil(CFG.latN / CFG.latChunk);
+  const perPair = Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk));
+  let pairs = null;
+  const closePairs = async () => {
+    if (!pairs) return;
+    for (const name of names) {
+      const s = await pairs[name].server.request({ cmd: 'echoStats' }, 'echoStats');
+      verified[name].checked += s.checked;
+      verified[name].serverMptcp += s.mptcp;
+    }
+    await stopPairs(pairs);
+    pairs = null;
+  };
+  const ping = (name, n, timeoutMs) => pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n }, 'latency', timeoutMs);
+  const noteClient = (name, mp) => { verified[name].client = agree(verified[name].client, mp); };
+  try {
+    for (let c = 0; c < chunks; c++) {
+      if (c % perPair === 0) {
+        // Fresh process pairs, warmed up (JIT, allocator, listen queue).
+        await closePairs();
+        pairs = await startPairs();
+        for (const name of names) noteClient(name, (await ping(name, CFG.latWarm)).mptcp);
+      }
+      const n = Math.min(CFG.latChunk, CFG.latN - c * CFG.latChunk);
+      for (const name of rotated(names, c)) {
+        const r = await ping(name, n, 120_000);
+        samples[name].push(...r.us);
+        connectSamples[name].push(...r.connectUs);
+        noteClient(name, r.mptcp);
+      }
+    }
+    await closePairs();
+  } finally {
+    if (pairs) await stopPairs(pairs);
+  }
+  for (const name of names) {
+    const v = verified[name];
+    v.server = v.checked === 0 ? null : v.serverMptcp === v.checked ? true : v.serverMptcp === 0 ? false : 'mixed';
+  }
+  const stats = {};
+  for (const [name, xs] of Object.entries(samples)) {
+    stats[name] = {
+      n: xs.length, median: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), min: Math.min(...xs),
+      connectMedian: median(connectSamples[name]),
+    };
+  }
+  const ci = {};
+  if (samples.mptcpize) ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
+  log(`latency: ${CFG.latN} connects per mode done`);
+  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: perPair * CFG.latChunk, stats, ci, verified };
+}
