@@ -16,5 +16,10 @@ export const {
   getSubflows,
   getSnapshot,
   support,
+  pm,
+  monitor,
+  Monitor,
+  NetlinkError,
+  NetlinkParseError,
 } = mptcp;
 export default mptcp;

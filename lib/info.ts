@@ -9,7 +9,8 @@ import { getBinding } from './binding';
 import { decodeMptcpInfo, decodeSubflow, type MptcpInfo, type Subflow } from './decode';
 import { errInvalidArgType, errInvalidArgValue } from './errors';
 import { validateUint32 } from './validators';
-import { handleOf } from './node-internals';
+import { handleOf, type HandleLike } from './node-internals';
+import type { NativeBinding } from '../types/binding';
 import { getFeatures } from './support';
 
 /** Anything `isMptcp` and friends accept: a `net.Socket` or a `tls.TLSSocket`. */
@@ -55,6 +56,19 @@ function connecting(socket: net.Socket): boolean {
 }
 
 /**
+ * The handle of a connected socket that may be MPTCP: null without an addon,
+ * for a socket still connecting or closed, and for one known not to be
+ * MPTCP. Throws for something that is not a socket.
+ */
+function connectedHandle(socket: unknown, b: NativeBinding | null): HandleLike | null {
+  validateSocket(socket);
+  if (!b) return null;
+  const h = handleOf(socket);
+  if (!h || connecting(socket as net.Socket) || notMptcp.has(h)) return null;
+  return h;
+}
+
+/**
  * Whether this connection negotiated Multipath TCP. `false` for plain TCP
  * sockets (including ones accepted by an MPTCP listener from a TCP client),
  * for MPTCP sockets that fell back to TCP, for sockets still connecting and
@@ -66,20 +80,18 @@ function connecting(socket: net.Socket): boolean {
  * server.on('connection', (s) => console.log(mptcp.isMptcp(s) ? 'MPTCP' : 'TCP'));
  */
 export function isMptcp(socket: AnySocket): boolean {
-  validateSocket(socket);
   const b = getBinding();
-  if (!b) return false;
-  const h = handleOf(socket);
-  if (!h || connecting(socket) || notMptcp.has(h)) return false;
+  const h = connectedHandle(socket, b);
+  if (!h) return false;
   const fd = h.fd as number;
-  const v = b.tcpIsMptcp(fd);
+  const v = b!.tcpIsMptcp(fd);
   let result: boolean;
   if (v >= 0) {
     result = v === 1;
   } else if (v === -os.errno.EOPNOTSUPP) {
     // An MPTCP socket on a kernel without TCP_IS_MPTCP: SOL_MPTCP reads
     // succeed unless the connection fell back (kernel-abi.md section 3).
-    result = b.mptcpInfo(fd, EMPTY) >= 0;
+    result = b!.mptcpInfo(fd, EMPTY) >= 0;
   } else if (v === -os.errno.ENOPROTOOPT) {
     result = false; // a plain TCP socket on a kernel without TCP_IS_MPTCP
   } else {
@@ -103,11 +115,9 @@ let infoView: DataView | undefined;
  * if (info) console.log(info.subflowsTotal, info.bytesSent);
  */
 export function getInfo(socket: AnySocket): MptcpInfo | null {
-  validateSocket(socket);
   const b = getBinding();
-  if (!b) return null;
-  const h = handleOf(socket);
-  if (!h || connecting(socket) || notMptcp.has(h)) return null;
+  const h = connectedHandle(socket, b);
+  if (!h || !b) return null;
   const fd = h.fd as number;
   if (!infoBuf) {
     infoBuf = new Uint8Array(b.sizes.mptcpInfo);
@@ -209,11 +219,8 @@ export function readSubflowsLegacy(fd: number): Subflow[] | null {
  * for (const sf of mptcp.getSubflows(socket)) console.log(sf.localAddress, '->', sf.remoteAddress, sf.rtt);
  */
 export function getSubflows(socket: AnySocket): Subflow[] {
-  validateSocket(socket);
-  const b = getBinding();
-  if (!b) return [];
-  const h = handleOf(socket);
-  if (!h || connecting(socket) || notMptcp.has(h)) return [];
+  const h = connectedHandle(socket, getBinding());
+  if (!h) return [];
   const fd = h.fd as number;
   const features = getFeatures();
   if (features?.fullInfo) return readFull(fd, false)?.subflows ?? [];

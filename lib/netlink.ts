@@ -1,201 +1,21 @@
-// Generic netlink over the addon's netlink socket: message building, strict
-// parsing, request/response matching, family resolution. Every length read
-// from the kernel is checked against the bytes actually present; a malformed
-// or truncated message raises NetlinkParseError, never an out-of-bounds read.
+// Generic netlink over the addon's netlink socket: request/response
+// matching and queueing, multicast delivery, family resolution. Messages are
+// built and strictly parsed in netlink-message.ts.
 // References: netlink(7), genetlink (linux/genetlink.h), kernel-abi.md 5.
 import { constants as osConstants } from 'node:os';
 import { getBinding } from './binding';
-import { NetlinkParseError, netlinkError } from './errors';
-
-export { NetlinkError, NetlinkParseError, netlinkError } from './errors';
+import { netlinkError } from './errors';
+import {
+  CTRL, GENL_ID_CTRL, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+  cstring, genlMessage, getString, getU16, getU32, parseAttrList, parseAttrs, parseError, parseGenl, parseMessages,
+  NetlinkParseError, type Attr, type GenlMessage, type NlMessage,
+} from './netlink-message';
 import type { NativeNetlinkSocket } from '../types/binding';
 
-const NLMSG_HDRLEN = 16;
-const GENL_HDRLEN = 4;
-const NLA_HDRLEN = 4;
-const NLA_TYPE_MASK = 0x3fff;
-const NLA_F_NESTED = 0x8000;
-
-export const NLM_F_REQUEST = 0x1;
-export const NLM_F_ACK = 0x4;
-export const NLM_F_DUMP = 0x300;
-const NLM_F_CAPPED = 0x100;
-const NLM_F_ACK_TLVS = 0x200;
-
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLMSGERR_ATTR_MSG = 1;
-
-const GENL_ID_CTRL = 0x10;
-const CTRL_CMD_GETFAMILY = 3;
-const CTRL_ATTR_FAMILY_ID = 1;
-const CTRL_ATTR_FAMILY_NAME = 2;
-const CTRL_ATTR_VERSION = 3;
-const CTRL_ATTR_MCAST_GROUPS = 7;
-const CTRL_ATTR_MCAST_GRP_NAME = 1;
-const CTRL_ATTR_MCAST_GRP_ID = 2;
-
-const align = (n: number): number => (n + 3) & ~3;
+export * from './netlink-message';
+export { NetlinkError, netlinkError } from './errors';
 
 const { EBADF, EMSGSIZE, ENOBUFS, EPERM, EPROTONOSUPPORT } = osConstants.errno;
-
-// ------------------------------------------------------------ building ----
-
-/** One attribute, or a nested list of them. */
-export type Attr = [type: number, value: Buffer | Attr[]];
-
-export const u8 = (v: number): Buffer => Buffer.from([v & 0xff]);
-export function u16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v);
-  return b;
-}
-export function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
-  return b;
-}
-export function s32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(v | 0);
-  return b;
-}
-export const cstring = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
-
-function attrsLength(attrs: Attr[]): number {
-  let n = 0;
-  for (const [, v] of attrs) n += align(NLA_HDRLEN + (Array.isArray(v) ? attrsLength(v) : v.length));
-  return n;
-}
-
-function writeAttrs(buf: Buffer, off: number, attrs: Attr[]): number {
-  for (const [type, v] of attrs) {
-    const start = off;
-    const nested = Array.isArray(v);
-    off += NLA_HDRLEN;
-    if (nested) off = writeAttrs(buf, off, v);
-    else off += v.copy(buf, off);
-    buf.writeUInt16LE(off - start, start);
-    buf.writeUInt16LE(type | (nested ? NLA_F_NESTED : 0), start + 2);
-    off = align(off);
-  }
-  return off;
-}
-
-/** A whole generic netlink message: nlmsghdr + genlmsghdr + attributes. */
-export function genlMessage(family: number, flags: number, seq: number, cmd: number, version: number, attrs: Attr[]): Buffer {
-  const len = NLMSG_HDRLEN + GENL_HDRLEN + attrsLength(attrs);
-  const buf = Buffer.alloc(len);
-  buf.writeUInt32LE(len, 0);
-  buf.writeUInt16LE(family, 4);
-  buf.writeUInt16LE(flags, 6);
-  buf.writeUInt32LE(seq >>> 0, 8);
-  buf.writeUInt32LE(0, 12);
-  buf[16] = cmd;
-  buf[17] = version;
-  writeAttrs(buf, NLMSG_HDRLEN + GENL_HDRLEN, attrs);
-  return buf;
-}
-
-// ------------------------------------------------------------- parsing ----
-
-export interface NlMessage {
-  type: number;
-  flags: number;
-  seq: number;
-  pid: number;
-  /** The bytes after the 16-byte header, exactly nlmsg_len - 16 of them. */
-  payload: Buffer;
-}
-
-/** Splits a datagram into messages, checking every nlmsg_len. */
-export function parseMessages(buf: Buffer): NlMessage[] {
-  const out: NlMessage[] = [];
-  let off = 0;
-  while (off < buf.length) {
-    if (buf.length - off < NLMSG_HDRLEN) throw new NetlinkParseError(`${buf.length - off} trailing bytes, shorter than a header`);
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || len > buf.length - off) throw new NetlinkParseError(`nlmsg_len ${len} with ${buf.length - off} bytes left`);
-    out.push({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
-      payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
-    });
-    off += align(len);
-  }
-  return out;
-}
-
-/** Attributes by type (the last one wins, as the kernel's nla_parse does). */
-export type Attrs = Map<number, Buffer>;
-
-/** Parses a run of attributes, checking every nla_len. */
-export function parseAttrs(buf: Buffer): Attrs {
-  const out: Attrs = new Map();
-  let off = 0;
-  while (off + NLA_HDRLEN <= buf.length) {
-    const len = buf.readUInt16LE(off);
-    if (len < NLA_HDRLEN || len > buf.length - off) throw new NetlinkParseError(`nla_len ${len} with ${buf.length - off} bytes left`);
-    out.set(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, buf.subarray(off + NLA_HDRLEN, off + len));
-    off += align(len);
-  }
-  return out;
-}
-
-/** Repeated attributes in order (array-style nests such as mcast groups). */
-export function parseAttrList(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let off = 0;
-  while (off + NLA_HDRLEN <= buf.length) {
-    const len = buf.readUInt16LE(off);
-    if (len < NLA_HDRLEN || len > buf.length - off) throw new NetlinkParseError(`nla_len ${len} with ${buf.length - off} bytes left`);
-    out.push(buf.subarray(off + NLA_HDRLEN, off + len));
-    off += align(len);
-  }
-  return out;
-}
-
-function need(b: Buffer | undefined, n: number, what: string): Buffer | undefined {
-  if (b === undefined) return undefined;
-  if (b.length < n) throw new NetlinkParseError(`${what}: ${b.length} bytes, need ${n}`);
-  return b;
-}
-export const getU8 = (a: Attrs, t: number, what = `attr ${t}`): number | undefined => need(a.get(t), 1, what)?.readUInt8(0);
-export const getU16 = (a: Attrs, t: number, what = `attr ${t}`): number | undefined => need(a.get(t), 2, what)?.readUInt16LE(0);
-export const getBe16 = (a: Attrs, t: number, what = `attr ${t}`): number | undefined => need(a.get(t), 2, what)?.readUInt16BE(0);
-export const getU32 = (a: Attrs, t: number, what = `attr ${t}`): number | undefined => need(a.get(t), 4, what)?.readUInt32LE(0);
-export const getS32 = (a: Attrs, t: number, what = `attr ${t}`): number | undefined => need(a.get(t), 4, what)?.readInt32LE(0);
-export function getString(a: Attrs, t: number): string | undefined {
-  const b = a.get(t);
-  if (!b) return undefined;
-  const nul = b.indexOf(0);
-  return b.toString('utf8', 0, nul < 0 ? b.length : nul);
-}
-
-/** A generic netlink message body: command, version and attributes. */
-export interface GenlMessage { cmd: number; version: number; attrs: Attrs }
-
-export function parseGenl(payload: Buffer): GenlMessage {
-  if (payload.length < GENL_HDRLEN) throw new NetlinkParseError(`genl payload of ${payload.length} bytes`);
-  return { cmd: payload[0], version: payload[1], attrs: parseAttrs(payload.subarray(GENL_HDRLEN)) };
-}
-
-/** NLMSG_ERROR / NLMSG_DONE: the (negative) error and the extended-ack message. */
-export function parseError(m: NlMessage): { error: number; message?: string } {
-  const p = m.payload;
-  if (p.length < 4) throw new NetlinkParseError(`error message of ${p.length} bytes`);
-  const error = p.readInt32LE(0);
-  if (m.type === NLMSG_DONE || !(m.flags & NLM_F_ACK_TLVS)) return { error };
-  // The request follows: its header only when capped, else the whole request.
-  let off = 4;
-  if (p.length < off + NLMSG_HDRLEN) throw new NetlinkParseError('error message without the request header');
-  off += m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align(p.readUInt32LE(off));
-  if (off > p.length) throw new NetlinkParseError('error message shorter than the echoed request');
-  const tlvs = parseAttrs(p.subarray(off));
-  return { error, message: getString(tlvs, NLMSGERR_ATTR_MSG) };
-}
 
 // ------------------------------------------------------------- socket ----
 
@@ -368,23 +188,23 @@ export class GenlSocket {
     });
   }
 
-  /** CTRL_CMD_GETFAMILY: the family's id, version and multicast groups. */
+  /** CTRL.CMD_GETFAMILY: the family's id, version and multicast groups. */
   async resolveFamily(name: string): Promise<GenlFamily> {
-    const [reply] = await this.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, [[CTRL_ATTR_FAMILY_NAME, cstring(name)]], { syscall: `genl ${name}` });
-    if (!reply) throw new NetlinkParseError('CTRL_CMD_GETFAMILY without a reply');
-    const id = getU16(reply.attrs, CTRL_ATTR_FAMILY_ID, 'family id');
-    if (id === undefined) throw new NetlinkParseError('CTRL_CMD_GETFAMILY reply without a family id');
+    const [reply] = await this.request(GENL_ID_CTRL, CTRL.CMD_GETFAMILY, 1, [[CTRL.ATTR_FAMILY_NAME, cstring(name)]], { syscall: `genl ${name}` });
+    if (!reply) throw new NetlinkParseError('CTRL.CMD_GETFAMILY without a reply');
+    const id = getU16(reply.attrs, CTRL.ATTR_FAMILY_ID, 'family id');
+    if (id === undefined) throw new NetlinkParseError('CTRL.CMD_GETFAMILY reply without a family id');
     const groups = new Map<string, number>();
-    const g = reply.attrs.get(CTRL_ATTR_MCAST_GROUPS);
+    const g = reply.attrs.get(CTRL.ATTR_MCAST_GROUPS);
     if (g) {
       for (const entry of parseAttrList(g)) {
         const a = parseAttrs(entry);
-        const gname = getString(a, CTRL_ATTR_MCAST_GRP_NAME);
-        const gid = getU32(a, CTRL_ATTR_MCAST_GRP_ID, 'group id');
+        const gname = getString(a, CTRL.ATTR_MCAST_GRP_NAME);
+        const gid = getU32(a, CTRL.ATTR_MCAST_GRP_ID, 'group id');
         if (gname !== undefined && gid !== undefined) groups.set(gname, gid);
       }
     }
-    return { id, version: getU32(reply.attrs, CTRL_ATTR_VERSION, 'family version') ?? 1, groups };
+    return { id, version: getU32(reply.attrs, CTRL.ATTR_VERSION, 'family version') ?? 1, groups };
   }
 
   /** Joins a multicast group: 0 or throws. */

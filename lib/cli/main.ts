@@ -194,46 +194,39 @@ function monitor(lib: Library, io: Io, json: boolean): Promise<number> {
 
 /** Runs a parsed command (not `help`); resolves with the exit code, rejects with the library's error. */
 export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: Library = library, io: Io = processIo): Promise<number> {
-  const print = (value: unknown, text: string): void => io.stdout(`${cmd.json ? resultJson(value) : text}\n`);
+  // Prints the result (JSON with --json) and succeeds.
+  const done = (value: unknown, text: string): number => {
+    io.stdout(`${cmd.json ? resultJson(value) : text}\n`);
+    return 0;
+  };
   const p = lib.pm;
   switch (cmd.command) {
     case 'status': {
       const s = await status(lib);
-      print(s, statusLines(s).join('\n'));
-      return 0;
+      return done(s, statusLines(s).join('\n'));
     }
     case 'endpoint list': {
       const eps = await p.list();
-      print(eps, endpointListText(eps));
-      return 0;
+      return done(eps, endpointListText(eps));
     }
     case 'endpoint add': {
       const e = await p.add(cmd.options);
-      print(e, endpointLine(e));
-      return 0;
+      return done(e, endpointLine(e));
     }
     case 'endpoint delete':
       await p.delete(cmd.id);
-      print({ deleted: cmd.id }, deletedText(cmd.id));
-      return 0;
+      return done({ deleted: cmd.id }, deletedText(cmd.id));
     case 'endpoint flush':
       await p.flush();
-      print({ flushed: true }, FLUSHED_TEXT);
-      return 0;
+      return done({ flushed: true }, FLUSHED_TEXT);
     case 'endpoint set': {
       const e = await endpointSet(p, cmd.target, cmd.changes);
-      print(e, endpointLine(e));
-      return 0;
+      return done(e, endpointLine(e));
     }
-    case 'limits': {
-      const l = await p.getLimits();
-      print(l, limitsLine(l));
-      return 0;
-    }
+    case 'limits':
     case 'limits set': {
-      const l = await p.setLimits(cmd.limits);
-      print(l, limitsLine(l));
-      return 0;
+      const l = cmd.command === 'limits' ? await p.getLimits() : await p.setLimits(cmd.limits);
+      return done(l, limitsLine(l));
     }
     case 'monitor':
       return monitor(lib, io, cmd.json);

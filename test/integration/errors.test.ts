@@ -5,7 +5,7 @@ import * as dns from 'node:dns';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { mptcp, openFds, skipReason, supported, trace } from '../helpers/net';
+import { mptcp, openFds, skipReason, stuckListener, supported, trace } from '../helpers/net';
 
 function thrown(fn: () => unknown): { name: string; code: unknown; message: string } | 'no throw' {
   try {
@@ -138,16 +138,21 @@ describe.skipIf(!supported)(`errors and events match net${skipReason ? ` (skippe
   });
 
   it('destroy() while the native connect is in flight releases the socket and emits close', async () => {
+    const stuck = await stuckListener();
     const before = openFds();
-    const port = await freePort();
-    // A listener that never accepts still completes handshakes; use an unroutable-free case:
-    // destroy synchronously after connect() so the attempt is cancelled before completion.
-    const s = mptcp.connect(port, '127.0.0.1');
+    // A name resolving to the family the socket was not opened with: the
+    // library connects it natively, and the listener never completes it.
+    const lookup = ((_h: string, _o: unknown, cb: (...a: unknown[]) => void) => cb(null, '::ffff:127.0.0.1', 6)) as unknown as net.LookupFunction;
+    const s = mptcp.connect({ port: stuck.port, host: 'stuck.test', autoSelectFamily: false, lookup });
     const t = trace(s);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.connecting).toBe(true); // the native attempt is under way
+    expect(openFds()).toBe(before + 2); // the socket's descriptor and the attempt's own
     s.destroy();
     expect(await t).toEqual({ events: ['close'], error: null });
     await new Promise((r) => setTimeout(r, 20));
     expect(openFds()).toBe(before);
+    stuck.stop();
   });
 
   it('a hostname with no answer for the family: errors like net', async () => {
