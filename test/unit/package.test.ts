@@ -26,6 +26,19 @@ describe('entry points', () => {
   });
 });
 
+describe('native build', () => {
+  it('native/build.json lists every native/*.cc, and both builds read it', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const path = require('node:path') as typeof import('node:path');
+    const root = path.join(__dirname, '..', '..');
+    const list = (JSON.parse(fs.readFileSync(path.join(root, 'native', 'build.json'), 'utf8')) as { sources: string[] }).sources;
+    const onDisk = fs.readdirSync(path.join(root, 'native')).filter((f) => f.endsWith('.cc')).map((f) => `native/${f}`);
+    expect([...list].sort()).toEqual(onDisk.sort());
+    expect(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')).toContain("require('./native/build.json').sources");
+    expect(fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8')).toContain("require('./native/build.json').sources");
+  });
+});
+
 describe('decoders', () => {
   const { formatIPv6, decodeMptcpInfo } = require('../../dist/decode.js');
   it('IPv6 text form matches Node (inet_ntop) for random and edge-case addresses', () => {
