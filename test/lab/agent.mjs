@@ -5,10 +5,14 @@
 // when a sink connection ends, { type: 'progress', ... } while sending.
 //
 // Commands
-//   serve   { kind, port?, host? }           -> { port }     sink server; each connection is registered
-//   connect { kind, host, port }             -> { conn, isMptcp }
-//   send    { conn, bytes? | seconds?, sampleMs?, end? } -> { bytes, sha256, ms, isMptcp }
-//           (sha256: of everything sent on the connection so far; end defaults to true)
+//   serve   { kind, port?, host?, verify? }  -> { port }     sink server; each connection is registered
+//           (verify: check every connection's stream against send's `pattern`; 'received' then
+//           carries mismatches: [{ at, got, bytes }], runs of words that were not what was sent)
+//   connect { kind, host, port, mptcp? }     -> { conn, isMptcp, localAddress, localPort }
+//           (mptcp: the library's mode, true | false | 'require'; a refusal replies with its code)
+//   send    { conn, bytes? | seconds?, sampleMs?, end?, pattern? } -> { bytes, sha256, ms, isMptcp }
+//           (sha256: of everything sent on the connection so far; end defaults to true;
+//           pattern: each 8-byte word is its own stream offset, a little-endian double)
 //   end     { conn }                         -> {}          half-close (FIN) after pending writes
 //   monitor { conn? }                        -> {}          mptcp.monitor() (for conn's socket only, if given),
 //           each event forwarded as { type: 'mptcpEvent', event }, read with the async iterator
@@ -20,7 +24,9 @@
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
 //   close   { conn }                         -> {}
+//   fds     {}                               -> { count, fds }  this process's open descriptors (/proc/self/fd)
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import { createRequire } from 'node:module';
 
@@ -40,7 +46,7 @@ function plain(value) {
 
 function register(socket, role) {
   const id = nextConn++;
-  conns.set(id, { socket, role, hash: createHash('sha256') });
+  conns.set(id, { socket, role, hash: createHash('sha256'), offset: 0 });
   socket.on('close', () => setTimeout(() => conns.delete(id), 60_000).unref());
   return id;
 }
@@ -54,7 +60,36 @@ function snapshot(socket) {
   };
 }
 
-function serve({ kind = 'lib', port = 0, host = '0.0.0.0' }) {
+/** Checks a stream against send's `pattern`; `mismatches` lists runs of words that differ. */
+function patternChecker() {
+  let offset = 0;
+  let carry = Buffer.alloc(0);
+  const mismatches = [];
+  let run = null;
+  return {
+    mismatches,
+    update(d) {
+      const buf = carry.length ? Buffer.concat([carry, d]) : d;
+      const words = Math.floor(buf.length / 8);
+      for (let w = 0; w < words; w++, offset += 8) {
+        const got = buf.readDoubleLE(w * 8);
+        if (got === offset) {
+          run = null;
+        } else if (run && got === run.got + run.bytes) {
+          run.bytes += 8;
+        } else if (mismatches.length < 16) {
+          run = { at: offset, got, bytes: 8 };
+          mismatches.push(run);
+        } else {
+          run = null;
+        }
+      }
+      carry = Buffer.from(buf.subarray(words * 8));
+    },
+  };
+}
+
+function serve({ kind = 'lib', port = 0, host = '0.0.0.0', verify = false }) {
   const onConnection = (c) => {
     const id = register(c, 'server');
     const hash = createHash('sha256');
@@ -65,7 +100,9 @@ function serve({ kind = 'lib', port = 0, host = '0.0.0.0' }) {
     let maxGapAt = 0;
     const bins = []; // bytes per 50 ms since the first byte
     const isMp = mptcp.isMptcp(c);
+    const checker = verify ? patternChecker() : null;
     c.on('data', (d) => {
+      checker?.update(d);
       const t = now();
       if (bytes === 0) first = t;
       else if (t - last > maxGap) {
@@ -85,6 +122,7 @@ function serve({ kind = 'lib', port = 0, host = '0.0.0.0' }) {
         type: 'received', conn: id, bytes, sha256: hash.digest('hex'), ms: last - first,
         maxGapMs: maxGap, maxGapAtMs: maxGapAt, bins, isMptcp: isMp, subflowsAtEnd: s.subflows.length,
         peer: `${c.remoteAddress}:${c.remotePort}`,
+        ...(checker ? { mismatches: checker.mismatches } : {}),
       });
       c.end();
     });
@@ -97,20 +135,20 @@ function serve({ kind = 'lib', port = 0, host = '0.0.0.0' }) {
   });
 }
 
-function connect({ kind = 'lib', host, port }) {
+function connect({ kind = 'lib', host, port, mptcp: mode }) {
   return new Promise((resolve, reject) => {
-    const s = kind === 'lib' ? mptcp.connect({ host, port }) : net.connect({ host, port });
+    const s = kind === 'lib' ? mptcp.connect({ host, port, ...(mode === undefined ? {} : { mptcp: mode }) }) : net.connect({ host, port });
     s.once('error', reject);
     s.once('connect', () => {
       s.off('error', reject);
       s.on('error', () => {});
       s.resume();
-      resolve({ conn: register(s, 'client'), isMptcp: mptcp.isMptcp(s) });
+      resolve({ conn: register(s, 'client'), isMptcp: mptcp.isMptcp(s), localAddress: s.localAddress, localPort: s.localPort });
     });
   });
 }
 
-function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
+function send({ conn, bytes, seconds, sampleMs = 0, end = true, pattern = false }) {
   const entry = conns.get(conn);
   if (!entry) throw new Error(`no connection ${conn}`);
   const s = entry.socket;
@@ -127,22 +165,33 @@ function send({ conn, bytes, seconds, sampleMs = 0, end = true }) {
     }, sampleMs);
   }
   return new Promise((resolve, reject) => {
+    const onError = (err) => {
+      if (sampler) clearInterval(sampler);
+      reject(err);
+    };
     const finish = () => {
+      s.off('error', onError);
       if (sampler) clearInterval(sampler);
       const result = { bytes: sent, sha256: hash.copy().digest('hex'), ms: now() - t0, isMptcp: mptcp.isMptcp(s) };
       if (end) s.end();
       resolve(result);
     };
-    s.once('error', (err) => {
-      if (sampler) clearInterval(sampler);
-      reject(err);
-    });
+    s.once('error', onError);
     const pump = () => {
       while (sent < limit && now() < until) {
         const n = Math.min(CHUNK, limit - sent);
         const chunk = Buffer.allocUnsafe(n);
-        base.copy(chunk, 0, 0, n);
-        if (n >= 8) chunk.writeDoubleLE(index++, 0); // no two chunks alike: loss or reordering changes the hash
+        if (pattern) {
+          // The words around [offset, offset + n), cut to the chunk (offset need not be a multiple of 8).
+          const words = Buffer.allocUnsafe(n + 8);
+          const first = entry.offset - (entry.offset % 8);
+          for (let i = 0; i < n + 8; i += 8) words.writeDoubleLE(first + i, i);
+          words.copy(chunk, 0, entry.offset - first, entry.offset - first + n);
+        } else {
+          base.copy(chunk, 0, 0, n);
+          if (n >= 8) chunk.writeDoubleLE(index++, 0); // no two chunks alike: loss or reordering changes the hash
+        }
+        entry.offset += n;
         hash.update(chunk);
         sent += n;
         if (!s.write(chunk)) {
@@ -234,6 +283,16 @@ const handlers = {
   close: ({ conn }) => {
     conns.get(conn)?.socket.destroy();
     return {};
+  },
+  fds: () => {
+    const names = fs.readdirSync('/proc/self/fd');
+    const fds = [];
+    for (const n of names) {
+      try {
+        fds.push(`${n} -> ${fs.readlinkSync(`/proc/self/fd/${n}`)}`);
+      } catch { /* the directory's own descriptor, closed by now */ }
+    }
+    return { count: fds.length, fds };
   },
 };
 
