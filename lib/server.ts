@@ -265,16 +265,25 @@ function bindAndListen(b: NativeBinding, server: net.Server, address: string | n
     process.nextTick(() => server.emit('error', err));
     return;
   }
-  const rc = b.listen(bound.fd, spec.backlog);
-  if (rc < 0) {
-    b.close(bound.fd);
-    const err = uvExceptionWithHostPort(-rc, 'listen', address ?? '::', spec.port);
-    process.nextTick(() => server.emit('error', err));
-    return;
-  }
+  // net makes the one listen(2) call (a second one would announce the
+  // listener to the path manager twice: two listenerCreated events, one
+  // listenerClosed). A listen(2) failure then comes from net, which knows no
+  // address for a descriptor: the error is given the address and port, as
+  // net gives them for a listen of its own, before anyone else sees it.
+  const where = address ?? '::';
+  const onError = (err: Error & { syscall?: string; address?: string | null; port?: number }): void => {
+    if (err.syscall === 'listen' && err.address == null) {
+      err.address = where;
+      err.port = spec.port;
+      err.message += ` ${where}:${spec.port}`;
+    }
+  };
+  server.prependOnceListener('error', onError);
+  server.once('listening', () => server.removeListener('error', onError));
   try {
     baseListen.call(server, { fd: bound.fd }, spec.backlog);
   } catch (err) {
+    server.removeListener('error', onError);
     b.close(bound.fd);
     throw err;
   }

@@ -145,7 +145,7 @@ class IpMonitor {
     const pid = this.child.pid!;
     await until('ip mptcp monitor to join mptcp_pm_events', () => {
       if (this.child.exitCode !== null) throw new Error(`ip mptcp monitor exited: ${this.err.trim()}`);
-      let table = '';
+      let table: string;
       try {
         table = fs.readFileSync(`/proc/${pid}/net/netlink`, 'utf8');
       } catch { return false; }
@@ -277,7 +277,7 @@ describe.skipIf(reason !== null)('chaos in the two-path lab', () => {
     // The transfer runs in 4 MiB requests until the schedule is done; the
     // agent's digest covers everything sent on the connection.
     let sentBytes = 0;
-    let sentSha = '';
+    let sentSha: string;
     let stopSending = false;
     const pump = (async () => {
       while (!stopSending) {
