@@ -26,8 +26,11 @@ export interface ConnectOptions extends net.TcpSocketConnectOpts {
   mptcp?: MptcpMode;
   /** Idle timeout set with `socket.setTimeout()` at creation, as `net.connect` does. */
   timeout?: number;
+  /** Keep the writable side open after the peer ends, as in `net.connect`. */
   allowHalfOpen?: boolean;
+  /** Aborting it destroys the socket with an AbortError, as in `net.connect`. */
   signal?: AbortSignal;
+  /** Read into a buffer of your own instead of 'data' events, as in `net.connect`. */
   onread?: net.OnReadOpts;
 }
 

@@ -74,9 +74,12 @@ const STATES: TcpState[] = ['UNKNOWN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'F
 export interface Subflow {
   /** Per-connection subflow id (1 for the initial subflow); absent before Linux 6.5. */
   id?: number;
+  /** The subflow's address family, as `socket.remoteFamily` names it. */
   family: 'IPv4' | 'IPv6';
+  /** This end of the subflow: address (as Node writes it) and port. */
   localAddress: string;
   localPort: number;
+  /** The peer's end of the subflow. */
   remoteAddress: string;
   remotePort: number;
   /** Backup priority, where the kernel reports it (not through getsockopt as of 6.18). */

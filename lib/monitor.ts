@@ -29,6 +29,7 @@ const EVENT_TYPES: Record<number, MptcpEventType> = {
   16: 'listenerClosed',
 };
 
+/** The kind of a path-manager event: the kernel's `MPTCP_EVENT_*` in camelCase. */
 export type MptcpEventType =
   | 'created' | 'established' | 'closed' | 'announced' | 'removed'
   | 'subflowEstablished' | 'subflowClosed' | 'subflowPriority'
@@ -126,6 +127,7 @@ export function decodeEvent(m: GenlMessage): MptcpEvent | null {
   return e;
 }
 
+/** Options of {@link monitor}: which connection to watch (all by default), and the receive buffer. */
 export interface MonitorOptions {
   /** Only events of the connection under this socket (matched by its token). */
   socket?: net.Socket;

@@ -28,29 +28,41 @@ export const ENDPOINT_FLAGS = {
   laminar: 1 << 5,
 } as const;
 
+/** An endpoint flag's name: a key of {@link ENDPOINT_FLAGS} (`implicit` is set by the kernel only). */
 export type EndpointFlag = keyof typeof ENDPOINT_FLAGS;
 
 /** An in-kernel path-manager endpoint, as `ip mptcp endpoint show` lists it. */
 export interface Endpoint {
+  /** The endpoint's id (1-255), which `delete`, `get` and `setFlags` take. */
   id: number;
+  /** The local IP address, as Node writes addresses (`'10.0.2.1'`, `'fe80::1'`). */
   address: string;
+  /** 4 or 6. */
   family: 4 | 6;
   /** Present when the endpoint has a port (signal endpoints with a listener). */
   port?: number;
+  /** The endpoint's flags by name. */
   flags: EndpointFlag[];
   /** Flag bits this library has no name for, if any. */
   unknownFlags?: number;
+  /** The interface the endpoint is bound to, when bound (`dev` in `ip mptcp`). */
   ifindex?: number;
+  /** That interface's name in this namespace, when it still exists. */
   ifname?: string;
 }
 
 export interface AddEndpointOptions {
+  /** A local IP address; an IPv6 zone (`fe80::1%eth1`) names the interface. */
   address: string;
   /** 1-255; the kernel picks one when absent. */
   id?: number;
+  /** For a `signal` endpoint: the port to announce (the kernel then listens on it). */
   port?: number;
+  /** `signal`, `subflow`, `backup`, `fullmesh` (not with `signal`), `laminar` (6.18+). */
   flags?: EndpointFlag[];
+  /** The interface to bind the endpoint to, by name (or give `ifindex`). */
   ifname?: string;
+  /** The interface to bind the endpoint to, by index. */
   ifindex?: number;
 }
 

@@ -40,14 +40,21 @@ export async function remove(connection: ConnectionRef, id: number): Promise<voi
   await call(UCMD.REMOVE, 'mptcp_pm remove', [[ATTR.TOKEN, u32(token)], [ATTR.LOC_ID, u8(validateId(id, 'id'))]]);
 }
 
+/** The two ends of a subflow, as {@link getSubflows} lists them; what each userspace-PM call needs of them is said there. */
 export interface SubflowEnds {
+  /** The local address; for createSubflow an IPv6 zone names the interface. */
   localAddress: string;
   /** Local address id for a new subflow (1-255; 0 would be reported as the initial address). */
   localId?: number;
+  /** The local port (destroySubflow; setBackup when several subflows share the address). */
   localPort?: number;
+  /** The peer's address. */
   remoteAddress: string;
+  /** The peer's port. */
   remotePort: number;
+  /** createSubflow: the interface to bind the new subflow to, by name. */
   ifname?: string;
+  /** createSubflow: the interface to bind the new subflow to, by index. */
   ifindex?: number;
 }
 
