@@ -57,7 +57,7 @@ export function connect(...args: unknown[]): net.Socket {
     // IPC, or a descriptor the caller already has: net's, unchanged.
     return net.connect(...(args as Parameters<typeof net.connect>));
   }
-  checkSocketOptions(options);
+  if (options === args[0]) checkSocketOptions(options); // the positional forms carry none of those options
   if (options.port === undefined && options.path == null) throw errMissingArgs('options', 'port', 'path');
   const mode = validateMode(options.mptcp, 'options.mptcp');
   const b = getBinding();

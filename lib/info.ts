@@ -48,8 +48,14 @@ export function connectionToken(ref: unknown, name: string): number {
  * its `.socket`, is a mistake and throws, as Node's own functions do.
  */
 function validateSocket(socket: unknown): void {
-  if (!(socket instanceof net.Socket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
+  if (!(socket instanceof NetSocket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
 }
+
+// Local bindings of what the per-call hot path uses (an import is a module
+// property load on every call in the compiled CommonJS).
+const NetSocket = net.Socket;
+const handleOfSocket = handleOf;
+const binding = getBinding;
 
 function connecting(socket: net.Socket): boolean {
   return socket.connecting;
@@ -61,10 +67,10 @@ function connecting(socket: net.Socket): boolean {
  * MPTCP. Throws for something that is not a socket.
  */
 function connectedHandle(socket: unknown, b: NativeBinding | null): HandleLike | null {
-  validateSocket(socket);
+  if (!(socket instanceof NetSocket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
   if (!b) return null;
-  const h = handleOf(socket);
-  if (!h || connecting(socket as net.Socket) || notMptcp.has(h)) return null;
+  const h = handleOfSocket(socket);
+  if (!h || socket.connecting || notMptcp.has(h)) return null;
   return h;
 }
 
@@ -80,7 +86,7 @@ function connectedHandle(socket: unknown, b: NativeBinding | null): HandleLike |
  * server.on('connection', (s) => console.log(mptcp.isMptcp(s) ? 'MPTCP' : 'TCP'));
  */
 export function isMptcp(socket: AnySocket): boolean {
-  const b = getBinding();
+  const b = binding();
   const h = connectedHandle(socket, b);
   if (!h) return false;
   const fd = h.fd as number;
@@ -115,7 +121,7 @@ let infoView: DataView | undefined;
  * if (info) console.log(info.subflowsTotal, info.bytesSent);
  */
 export function getInfo(socket: AnySocket): MptcpInfo | null {
-  const b = getBinding();
+  const b = binding();
   const h = connectedHandle(socket, b);
   if (!h || !b) return null;
   const fd = h.fd as number;
