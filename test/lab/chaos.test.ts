@@ -183,7 +183,12 @@ afterEach(async (ctx) => {
 });
 
 describe.skipIf(reason !== null)('chaos in the two-path lab', () => {
-  it('a long transfer survives link cuts, endpoint churn, backup flips and MPTCP off/on; every event is accounted for', async () => {
+  // One retry: in about 1 run of 60 this kernel (6.18) fails a rejoin (the
+  // server resets the new join with "MPTCP error"), and under heavy load it
+  // once delivered 45 segments at the wrong stream offset; both were
+  // reproduced with Python MPTCP sockets and iproute2 alone, no library code.
+  // A library fault that breaks the stream or the events fails both tries.
+  it('a long transfer survives link cuts, endpoint churn, backup flips and MPTCP off/on; every event is accounted for', { timeout: 180_000, retry: 1 }, async () => {
     const t0 = Date.now();
     const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
     const timeline: string[] = [];
@@ -495,10 +500,5 @@ describe.skipIf(reason !== null)('chaos in the two-path lab', () => {
     // reports every listen(2) on an MPTCP socket.
     const listenerEvents = events.server.filter((e) => e.type.startsWith('listener')).map((e) => `${e.type} ${e.localAddress}:${e.localPort}`);
     expect(listenerEvents).toEqual([`listenerCreated 0.0.0.0:${port}`]);
-  // One retry: in about 1 run of 60 this kernel (6.18) fails a rejoin (the
-  // server resets the new join with "MPTCP error"), and under heavy load it
-  // once delivered 45 segments at the wrong stream offset; both were
-  // reproduced with Python MPTCP sockets and iproute2 alone, no library code.
-  // A library fault that breaks the stream or the events fails both tries.
-  }, { timeout: 180_000, retry: 1 });
+  });
 });
