@@ -122,18 +122,7 @@ export function openFds(): number {
  */
 export async function stuckListener(): Promise<{ port: number; stop: () => void }> {
   const { spawn } = await import('node:child_process');
-  const code = [
-    'import socket, sys, time',
-    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-    'port = s.getsockname()[1]; fill = []',
-    'for _ in range(3):',
-    '    c = socket.socket(); c.setblocking(False)',
-    '    try: c.connect(("127.0.0.1", port))',
-    '    except BlockingIOError: pass',
-    '    fill.append(c)',
-    'time.sleep(0.3); print(port, flush=True); sys.stdin.read()',
-  ].join('\n');
-  const py = spawn('python3', ['-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const py = spawn('python3', [new URL('../fixtures/stuck-listener.py', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     py.once('error', reject);
     py.stdout!.once('data', (d) => resolve({ port: Number(String(d).trim()), stop: () => py.stdin!.end() }));
