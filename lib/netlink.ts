@@ -3,7 +3,8 @@
 // built and strictly parsed in netlink-message.ts.
 // References: netlink(7), genetlink (linux/genetlink.h), kernel-abi.md 5.
 import { constants as osConstants } from 'node:os';
-import { getBinding } from './binding';
+import { getBinding, getBindingError } from './binding';
+import { reasonWithoutAddon } from './policy';
 import { netlinkError } from './errors';
 import {
   CTRL, GENL_ID_CTRL, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
@@ -69,7 +70,12 @@ export class GenlSocket {
 
   constructor() {
     const b = getBinding();
-    if (!b || !b.NetlinkSocket) throw netlinkError(EPROTONOSUPPORT, 'socket', { message: 'netlink is not available on this platform' });
+    if (!b || !b.NetlinkSocket) {
+      const message = reasonWithoutAddon() === 'platform'
+        ? `netlink is not available on ${process.platform}`
+        : `the native addon could not be loaded (${getBindingError()?.message ?? 'unknown error'})`;
+      throw netlinkError(EPROTONOSUPPORT, 'socket', { message });
+    }
     this.sock = new b.NetlinkSocket((buf, errno) => this.onDatagram(buf, errno));
     let rc = this.sock.open(b.NETLINK_GENERIC);
     if (rc < 0) throw netlinkError(-rc, this.sock.failedSyscall);

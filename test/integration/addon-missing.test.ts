@@ -12,5 +12,8 @@ describe('addon unavailable', () => {
     expect(r.fallback).toEqual({ connected: true, isMptcp: false, info: null, subflows: [], echo: 'x' });
     expect(r.require).toMatchObject({ connected: false, code: 'EPROTONOSUPPORT', syscall: 'socket', reason: 'addon-unavailable' });
     expect(r.requireServer).toMatchObject({ listening: false, code: 'EPROTONOSUPPORT', syscall: 'socket', reason: 'addon-unavailable' });
+    // The path manager says why, on Linux: the addon, not the platform.
+    expect(r.pm).toMatchObject({ code: 'EPROTONOSUPPORT', syscall: 'socket' });
+    expect(r.pm.message).toMatch(process.platform === 'linux' ? /native addon could not be loaded \(simulated: no addon/ : /not available on/);
   });
 });
