@@ -76,6 +76,16 @@ void Poll::OnEnvTeardown(napi_async_cleanup_hook_handle /*hook*/, void* arg) {
   self->Close();
 }
 
+bool CallFromLoop(napi_env env, napi_async_context context, napi_ref recv_ref, napi_ref fn_ref, size_t argc,
+                  const napi_value* argv) {
+  napi_value recv = nullptr;
+  napi_value fn = nullptr;
+  if (recv_ref == nullptr || fn_ref == nullptr) return false;
+  if (napi_get_reference_value(env, recv_ref, &recv) != napi_ok || recv == nullptr) return false;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == nullptr) return false;
+  return CallFromLoop(env, context, recv, fn, argc, argv);
+}
+
 bool CallFromLoop(napi_env env, napi_async_context context, napi_value recv, napi_value fn, size_t argc,
                   const napi_value* argv) {
   napi_value result;

@@ -71,6 +71,11 @@ class Poll {
 bool CallFromLoop(napi_env env, napi_async_context context, napi_value recv, napi_value fn, size_t argc,
                   const napi_value* argv);
 
+// The same with the receiver and the function given by reference: false as
+// well when either reference is empty or its value is gone.
+bool CallFromLoop(napi_env env, napi_async_context context, napi_ref recv, napi_ref fn, size_t argc,
+                  const napi_value* argv);
+
 }  // namespace mptcp_node
 
 #endif  // __linux__

@@ -236,11 +236,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
   // loop.h). False if the callback threw or JavaScript cannot run.
   bool Deliver(napi_env env, const uint8_t* data, size_t len, int err) {
     if (callback_.IsEmpty() || !context_) return false;
-    napi_value fn = nullptr;
-    napi_value recv = nullptr;
     napi_value args[2];
-    if (napi_get_reference_value(env, callback_, &fn) != napi_ok || fn == nullptr) return false;
-    if (napi_get_reference_value(env, *this, &recv) != napi_ok || recv == nullptr) return false;
     if (data != nullptr) {
       void* copy = nullptr;
       if (napi_create_buffer_copy(env, len, data, &copy, &args[0]) != napi_ok) return false;
@@ -248,7 +244,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket>, public Poll::Owner
       return false;
     }
     if (napi_create_int32(env, err, &args[1]) != napi_ok) return false;
-    return CallFromLoop(env, *context_, recv, fn, 2, args);
+    return CallFromLoop(env, *context_, *this, callback_, 2, args);
   }
 
   // The environment is going away: the poll closes by itself; the
