@@ -198,23 +198,17 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
   }
   const host = options.host as string | undefined;
   if (host) {
-    // As net does: a close() (or the signal's abort) during the lookup, or a
-    // later listen(), makes this lookup's result moot. close() emits 'close'
-    // on the next tick, before any lookup result can arrive.
-    // dns.lookup answers an IP literal on the next tick, ahead of the
-    // 'close' event, so close() is seen through net's own listen generation.
+    // As net does: a close() (or the signal's abort) during the lookup makes
+    // its result moot (net's close() bumps the listen generation, which
+    // node-internals.ts reads), and so does a later listen() (it takes the
+    // pending slot).
     const token = {};
     pending.set(server, token);
     const generation = listeningGeneration(server);
-    const discard = (): void => {
-      if (pending.get(server) === token) pending.delete(server);
-    };
-    server.once('close', discard);
     dns.lookup(host, (err, ip, family) => {
-      server.removeListener('close', discard);
-      if (listeningGeneration(server) !== generation) discard();
       if (pending.get(server) !== token) return;
       pending.delete(server);
+      if (listeningGeneration(server) !== generation) return;
       if (err) server.emit('error', err);
       else bindAndListen(b, server, ip || '0.0.0.0', ip ? (family as 4 | 6) : 4, spec);
     });
