@@ -17,7 +17,8 @@ import { attemptMultiple, attemptSingle, localDetails, type Address, type Plan }
 import { getBinding } from './binding';
 import type { NativeBinding } from '../types/binding';
 import { errInvalidAddressFamily, errInvalidIpAddress, errMissingArgs, exceptionWithHostPort } from './errors';
-import { attemptedAddresses, learnTcpHandleClass, setConnecting, tcpHandleOn } from './node-internals';
+import { attemptedAddresses, handleFd, handleOf, learnTcpHandleClass, setConnecting, tcpHandleOn } from './node-internals';
+import { warnUnavailable } from './scope';
 import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './policy';
 
 /** Options of {@link connect}: those of `net.connect` for TCP, plus `mptcp`. */
@@ -63,6 +64,7 @@ export function connect(...args: unknown[]): net.Socket {
   const b = getBinding();
   if (mode === false || !b) {
     if (mode === 'require') return refuseWithoutAddon(options, cb);
+    if (mode !== false) warnUnavailable();
     const { mptcp: _ignored, ...rest } = options;
     return net.connect(rest as unknown as net.NetConnectOpts, cb ?? undefined);
   }
@@ -124,10 +126,14 @@ function socketOnFd(b: NativeBinding, fd: number, options: Record<string, unknow
   return socket;
 }
 
+/** The likely family of the connection: that of an IP literal, else the one asked for, else IPv4. */
+function guessFamily(spec: ConnectSpec): 4 | 6 {
+  return spec.ipFamily === 6 || (spec.ipFamily === 0 && spec.family === 6) ? 6 : 4;
+}
+
 function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode): net.Socket {
   const spec = connectSpec(options);
-  const wantFamily = spec.family;
-  const guess: 4 | 6 = spec.ipFamily === 6 || (spec.ipFamily === 0 && wantFamily === 6) ? 6 : 4;
+  const guess = guessFamily(spec);
 
   // The descriptor the returned socket is built on: the real one for an IP
   // literal, a stand-in of the likely family for a name.
@@ -146,8 +152,14 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: C
       throw err;
     }
   }
+  return startPlan(b, socket, opened, spec, options, cb, mode);
+}
+
+function startPlan(b: NativeBinding, socket: net.Socket, opened: OpenedSocket, spec: ConnectSpec,
+  options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode): net.Socket {
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
+  const guess = guessFamily(spec);
 
   const plan: Plan = {
     b, socket, mode, port: spec.port, host: spec.host,
@@ -267,3 +279,66 @@ function onLookupAll(plan: Plan, err: NodeJS.ErrnoException | null, addresses: d
   attemptMultiple(plan, toAttempt, 0, timeout, []);
 }
 
+
+// ------------------------------------------- an existing net.Socket ----
+
+type SocketConnect = (this: net.Socket, ...args: unknown[]) => net.Socket;
+
+/** net's own Socket#connect, as it was when the library loaded (before the switch wraps it). */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call/.apply on a socket
+const netConnect = net.Socket.prototype.connect as SocketConnect;
+
+/** net.connect() passes `socket.connect()` its already normalized [options, cb], marked by a symbol of net's. */
+function normalizedByNet(arg: unknown): arg is [Record<string, unknown>, Callback | null] {
+  return Array.isArray(arg) && Object.getOwnPropertySymbols(arg).length > 0 && arg[0] !== null && typeof arg[0] === 'object';
+}
+
+/** A lookup that never calls back: net's connect() prepares the socket, then waits on it for ever. */
+const neverLookup = (): void => { /* the library connects the socket itself */ };
+
+/**
+ * `socket.connect(...)` over MPTCP for a socket someone else built (`new
+ * net.Socket()`, a `tls.TLSSocket`, net.connect's own): what the switch's
+ * client scope and mptcp/net's Socket call instead of net's. IPC paths, sockets that already have a
+ * descriptor (`{ fd }`, `{ handle }`), a TLS socket whose wrapped socket is
+ * still connecting, and mode `false` go to net unchanged.
+ *
+ * net first prepares the socket exactly as for a connect of its own (a TCP
+ * handle, or TLS's wrapped one, the stream reset after a destroy, the
+ * 'net.client.socket' diagnostics channel) for a name whose lookup never
+ * answers; the handle is then opened on an MPTCP descriptor and connected
+ * as connect() connects (lookups, both families, Happy Eyeballs).
+ */
+export function connectSocket(socket: net.Socket, args: unknown[], defaultMode: MptcpMode): net.Socket {
+  const [options, cb] = normalizedByNet(args[0]) ? args[0] : normalizeArgs(args);
+  const isPath = options.path !== undefined && options.path !== null && options.path !== '';
+  const parent = (socket as net.Socket & { _parent?: { connecting?: boolean } | null })._parent;
+  if (isPath || options.port === undefined || parent?.connecting || (!socket.destroyed && handleFd(socket) >= 0)) {
+    return netConnect.apply(socket, args);
+  }
+  const mode = validateMode(options.mptcp ?? defaultMode, 'options.mptcp');
+  const b = getBinding();
+  if (mode === false || (!b && mode !== 'require')) {
+    if (mode !== false) warnUnavailable();
+    return netConnect.apply(socket, args);
+  }
+  const spec = connectSpec(options);
+  netConnect.call(socket, { port: spec.port, host: 'mptcp.invalid', lookup: neverLookup, family: 4, autoSelectFamily: false });
+  if (!b) {
+    if (cb) socket.once('connect', cb);
+    process.nextTick(() => socket.destroy(refusalError(os.errno.EPROTONOSUPPORT, reasonWithoutAddon(), spec.host, spec.port)));
+    return socket;
+  }
+  const opened = openStream(b, guessFamily(spec), mode);
+  if (opened.fd >= 0) {
+    const handle = (socket as net.Socket & { _handle?: { open(fd: number): number } | null })._handle;
+    const rc = handle ? handle.open(opened.fd) : -os.errno.EBADF;
+    if (rc !== 0 || handleOf(socket)?.fd !== opened.fd) {
+      if (rc !== 0) b.close(opened.fd);
+      const errno = rc !== 0 ? -rc : os.errno.EBADF;
+      process.nextTick(() => socket.destroy(exceptionWithHostPort(errno, 'connect', spec.host, spec.port)));
+      return socket;
+    }
+  }
+  return startPlan(b, socket, opened, spec, options, cb, mode);
+}

@@ -5,6 +5,7 @@ export { isMptcp, getInfo, getSubflows, getSnapshot, type AnySocket } from './in
 export { support, type SupportInfo, type SupportFeatures, type UnavailableReason } from './support';
 export type { MptcpInfo, Subflow, TcpState } from './decode';
 export type { MptcpMode } from './policy';
+export type { Scope } from './scope';
 export { NetlinkError, NetlinkParseError, type SystemError, type CodedError } from './errors';
 /** The in-kernel path manager: endpoints and limits of this network namespace. */
 export * as pm from './pm';

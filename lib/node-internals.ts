@@ -108,8 +108,9 @@ type TcpHandleClass = new (type: number) => TcpHandle;
 
 /** Node's TCP handle class, learned from the first socket net opens on a descriptor. */
 let tcpHandleClass: TcpHandleClass | null = null;
-/** tcp_wrap's TCPConstants.SOCKET (a client stream, not a listener). */
+/** tcp_wrap's TCPConstants.SOCKET (a client stream) and SERVER (a listener). */
 const kTcpSocketType = 0;
+const kTcpServerType = 1;
 
 /**
  * Remembers the class of `socket`'s handle when it is net's TCP handle
@@ -127,8 +128,39 @@ export function learnTcpHandleClass(socket: net.Socket): void {
  * caller's). Once returned, the handle owns the descriptor: `close()` it.
  */
 export function tcpHandleOn(fd: number): TcpHandle | null {
+  return openHandle(kTcpSocketType, fd);
+}
+
+/**
+ * A listening-type TCP handle (net's own class) opened on the bound
+ * descriptor `fd`, to pass to `server.listen(handle)`. net listens on such a
+ * handle itself, in a cluster worker too (a handle is never routed through
+ * the primary), and closes it, descriptor included, if listen(2) fails.
+ * Null when the class is unknown yet (see learnTcpHandleClassFrom) or the
+ * handle cannot take the descriptor, which then stays the caller's.
+ */
+export function tcpServerHandleOn(fd: number): TcpHandle | null {
+  return openHandle(kTcpServerType, fd);
+}
+
+/** Whether the TCP handle class is known. */
+export function tcpHandleClassKnown(): boolean {
+  return tcpHandleClass !== null;
+}
+
+/**
+ * Learns the TCP handle class from a throwaway socket net opens on `fd` (an
+ * unconnected TCP stream socket, which the throwaway owns and closes).
+ */
+export function learnTcpHandleClassFrom(NetSocket: typeof net.Socket, fd: number): void {
+  const socket = new NetSocket({ fd, manualStart: true, readable: false, writable: false } as net.SocketConstructorOpts);
+  learnTcpHandleClass(socket);
+  socket.destroy();
+}
+
+function openHandle(type: number, fd: number): TcpHandle | null {
   if (!tcpHandleClass) return null;
-  const handle = new tcpHandleClass(kTcpSocketType);
+  const handle = new tcpHandleClass(type);
   if (handle.open(fd) === 0) return handle;
   handle.close();
   return null;

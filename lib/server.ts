@@ -1,16 +1,25 @@
 // Servers over MPTCP: mptcp.Server (a net.Server) and listen(server, ...),
 // which makes any net.Server (http, https, tls, express) listen on an MPTCP
-// socket. The listening socket is made, bound and put in the listening state
-// by the addon, with net's own choices (SO_REUSEADDR, dual-stack "::" unless
-// ipv6Only, 0.0.0.0 where IPv6 is absent), then handed to Node with
-// `listen({ fd })`; accepting and all I/O are Node's. Errors are emitted as
-// net emits them ("listen EADDRINUSE: address already in use :::8080").
+// socket. The listening socket is made and bound by the addon, with net's
+// own choices (SO_REUSEADDR, dual-stack "::" unless ipv6Only, 0.0.0.0 where
+// IPv6 is absent), then wrapped in a TCP handle of net's own class and
+// handed to Node with `listen(handle)`: net makes the one listen(2) call,
+// owns the descriptor from then on (a failed listen closes it), and never
+// routes a handle through a cluster primary. Accepting and all I/O are
+// Node's. Errors are emitted as net emits them ("listen EADDRINUSE: address
+// already in use :::8080").
+//
+// In a cluster worker, a shared listen (neither `exclusive` nor `reusePort`)
+// goes to the primary as net's does when the primary's switch makes those
+// listeners over MPTCP; otherwise each worker makes its own MPTCP listener
+// with SO_REUSEPORT, and the kernel spreads connections over the workers.
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { normalizeArgs, toNumber } from './args';
 import { getBinding } from './binding';
-import { listeningGeneration } from './node-internals';
+import { learnTcpHandleClassFrom, listeningGeneration, tcpHandleClassKnown, tcpServerHandleOn } from './node-internals';
+import { isClusterWorker, primaryListensOverMptcp, warnUnavailable } from './scope';
 import { validatePort } from './validators';
 import type { NativeBinding } from '../types/binding';
 import {
@@ -136,7 +145,11 @@ export function listen<S extends net.Server>(server: S, ...args: unknown[]): S {
 // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call/.apply on a server
 const baseListen = net.Server.prototype.listen as (this: net.Server, ...args: unknown[]) => net.Server;
 
-function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode): void {
+/**
+ * A listen over MPTCP with `server.listen()`'s arguments; what is not a TCP
+ * listen (IPC, handles, descriptors) or is mode false goes to net's own.
+ */
+export function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode): void {
   const normalized = normalizeArgs(args);
   let options = normalized[0];
   const cb = normalized[1];
@@ -147,7 +160,10 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     !(options.path && typeof options.path === 'string');
   const mode = isTcp ? validateMode(options.mptcp ?? defaultMode, 'options.mptcp') : false;
   const b = getBinding();
-  if (!isTcp || mode === false || (!b && mode !== 'require')) {
+  const worker = isTcp && mode !== false && isClusterWorker();
+  const shared = worker && options.exclusive !== true && options.reusePort !== true;
+  if (!isTcp || mode === false || (!b && mode !== 'require') || (shared && primaryListensOverMptcp())) {
+    if (isTcp && mode !== false && !b) warnUnavailable();
     baseListen.apply(server, args);
     return;
   }
@@ -188,7 +204,9 @@ function listenOver(server: net.Server, args: unknown[], defaultMode: MptcpMode)
     backlog,
     // As net: only `true` turns these on.
     ipv6Only: options.ipv6Only === true,
-    reusePort: options.reusePort === true,
+    // A worker's shared listen is a listener of its own in a SO_REUSEPORT
+    // group with its siblings'.
+    reusePort: options.reusePort === true || shared,
     mode,
   };
   if (!b) {
@@ -221,7 +239,7 @@ const pending = new WeakMap<net.Server, object>();
 
 interface ListenSpec { port: number; backlog: number; ipv6Only: boolean; reusePort: boolean; mode: MptcpMode }
 
-type Bound = { fd: number } | { errno: number; syscall: 'listen'; address: string; refused?: boolean };
+type Bound = { fd: number; address: string } | { errno: number; syscall: 'listen'; address: string; refused?: boolean };
 
 /** socket + SO_REUSEADDR (+ SO_REUSEPORT, IPV6_V6ONLY) + bind, as libuv binds. */
 function openAndBind(b: NativeBinding, address: string, family: 4 | 6, spec: ListenSpec): Bound {
@@ -237,7 +255,7 @@ function openAndBind(b: NativeBinding, address: string, family: 4 | 6, spec: Lis
     b.close(fd);
     return { errno: -rc, syscall: 'listen', address };
   }
-  return { fd };
+  return { fd, address };
 }
 
 function bindAndListen(b: NativeBinding, server: net.Server, address: string | null, family: 4 | 6, spec: ListenSpec): void {
@@ -264,21 +282,33 @@ function bindAndListen(b: NativeBinding, server: net.Server, address: string | n
   // listenerClosed). A listen(2) failure then comes from net, which knows no
   // address for a descriptor: the error is given the address and port, as
   // net gives them for a listen of its own, before anyone else sees it.
-  const where = address ?? '::';
+  const where = bound.address;
   const onError = (err: Error & { syscall?: string; address?: string | null; port?: number }): void => {
-    if (err.syscall === 'listen' && err.address == null) {
+    if (err.syscall === 'listen' && err.address == null && !err.message.includes(where)) {
       err.address = where;
       err.port = spec.port;
       err.message += ` ${where}:${spec.port}`;
     }
   };
+  if (!tcpHandleClassKnown()) {
+    const probe = b.socket(4, b.constants.IPPROTO_TCP);
+    if (probe >= 0) learnTcpHandleClassFrom(net.Socket, probe);
+  }
+  const handle = tcpServerHandleOn(bound.fd);
+  if (!handle) {
+    // No handle could take it: the descriptor is still ours.
+    b.close(bound.fd);
+    const err = uvExceptionWithHostPort(os.errno.EBADF, 'listen', where, spec.port);
+    process.nextTick(() => server.emit('error', err));
+    return;
+  }
   server.prependOnceListener('error', onError);
   server.once('listening', () => server.removeListener('error', onError));
   try {
-    baseListen.call(server, { fd: bound.fd }, spec.backlog);
+    baseListen.call(server, handle, spec.backlog);
   } catch (err) {
     server.removeListener('error', onError);
-    b.close(bound.fd);
+    handle.close();
     throw err;
   }
 }

@@ -6,6 +6,7 @@
 import * as util from 'node:util';
 import { getBinding } from './binding';
 import { reasonForErrno, reasonWithoutAddon, type UnavailableReason } from './policy';
+import { activeScope, type Scope } from './scope';
 
 export type { UnavailableReason } from './policy';
 
@@ -29,6 +30,12 @@ export interface SupportInfo {
   readonly code?: string;
   /** Which read-out options this kernel has; all false when not known. */
   readonly features: SupportFeatures;
+  /**
+   * The process-wide switch (`--import mptcp/register` / `--require
+   * mptcp/register`): the scope NODE_MPTCP gave it (`'servers'`,
+   * `'clients'`, `'all'`, `'off'`), or null when it is not loaded.
+   */
+  readonly scope: Scope | null;
 }
 
 const NONE: SupportFeatures = Object.freeze({ tcpIsMptcp: false, mptcpInfo: false, fullInfo: false });
@@ -69,7 +76,8 @@ export function getFeatures(): SupportFeatures | null {
  */
 export function support(): SupportInfo {
   const b = getBinding();
-  if (!b) return { available: false, reason: reasonWithoutAddon(), features: NONE };
+  const scope = activeScope();
+  if (!b) return { available: false, reason: reasonWithoutAddon(), features: NONE, scope };
   const fd = b.socket(4, b.constants.IPPROTO_MPTCP);
   if (fd >= 0) {
     try {
@@ -77,7 +85,7 @@ export function support(): SupportInfo {
     } finally {
       b.close(fd);
     }
-    return { available: true, reason: null, features };
+    return { available: true, reason: null, features, scope };
   }
-  return { available: false, reason: reasonForErrno(-fd), code: util.getSystemErrorName(fd), features: features ?? NONE };
+  return { available: false, reason: reasonForErrno(-fd), code: util.getSystemErrorName(fd), features: features ?? NONE, scope };
 }

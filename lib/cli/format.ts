@@ -52,6 +52,7 @@ export function statusLines(status: Status): string[] {
   const { support } = status;
   const lines = [
     `MPTCP: ${support.available ? 'available' : `unavailable (${support.reason})`}`,
+    `switch: ${support.scope === null ? 'not loaded' : `${support.scope} (mptcp/register, NODE_MPTCP)`}`,
     `kernel features: ${Object.entries(support.features).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', ')}`,
     'sysctls:',
     ...Object.entries(status.sysctls).map(([k, v]) => `  net.mptcp.${k} = ${v}`),
@@ -85,9 +86,13 @@ export function eventLine(e: MptcpEvent): string {
   return parts.join(' ');
 }
 
-/** One event for `monitor --json`: the event object on one line. */
+/**
+ * One event for `monitor --json`: the event object on one line, its token
+ * written as the text line, `ss -M` and `ip mptcp monitor` write it (eight
+ * hex digits), so that the two outputs can be matched.
+ */
 export function eventJson(e: MptcpEvent): string {
-  return JSON.stringify(e);
+  return JSON.stringify(e.token === undefined ? e : { ...e, token: hex8(e.token) });
 }
 
 /** The stderr line once the monitor is subscribed. */

@@ -9,7 +9,7 @@ const reason = labUnavailableReason();
 const cli = path.join(__dirname, '..', '..', 'bin', 'mptcp.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Ev { type: string; token?: number; localAddress?: string; remoteAddress?: string; localPort?: number; remotePort?: number; localId?: number; remoteId?: number; backup?: boolean }
+interface Ev { type: string; token?: number | string; localAddress?: string; remoteAddress?: string; localPort?: number; remotePort?: number; localId?: number; remoteId?: number; backup?: boolean }
 
 const ipTypes: Record<string, string> = {
   CREATED: 'created', ESTABLISHED: 'established', CLOSED: 'closed', ANNOUNCED: 'announced', REMOVED: 'removed',
@@ -24,7 +24,7 @@ function parseIp(out: string): Ev[] {
     const e: Ev = { type: ipTypes[m[1]] ?? m[1] };
     for (const kv of m[2].split(/\s+/)) {
       const [k, v] = kv.split('=');
-      if (k === 'token') e.token = parseInt(v, 16);
+      if (k === 'token') e.token = v; // as --json writes it too: eight hex digits
       else if (k === 'saddr4' || k === 'saddr6') e.localAddress = v;
       else if (k === 'daddr4' || k === 'daddr6') e.remoteAddress = v;
       else if (k === 'sport') e.localPort = Number(v);

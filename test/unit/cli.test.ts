@@ -168,9 +168,10 @@ describe('format', () => {
   });
 
   it('status lines', () => {
-    const support = { available: true, reason: null, features: { tcpIsMptcp: true, mptcpInfo: true, fullInfo: false } };
+    const support = { available: true, reason: null, features: { tcpIsMptcp: true, mptcpInfo: true, fullInfo: false }, scope: null };
     expect(fmt.statusLines({ support, sysctls: { enabled: '1', path_manager: 'kernel' }, limits: { subflows: 1, addAddrAccepted: 5 }, endpoints: [ep({ id: 2 })] })).toEqual([
       'MPTCP: available',
+      'switch: not loaded',
       'kernel features: tcpIsMptcp yes, mptcpInfo yes, fullInfo no',
       'sysctls:',
       '  net.mptcp.enabled = 1',
@@ -179,10 +180,12 @@ describe('format', () => {
       'endpoints: ',
       '  10.0.0.1 id 2 signal',
     ]);
-    expect(fmt.statusLines({ support, sysctls: {}, limits: { subflows: 0, addAddrAccepted: 0 }, endpoints: [] }).slice(3)).toEqual(['limits: subflows 0 add_addr_accepted 0', 'endpoints: none']);
-    const off = { available: false, reason: 'disabled' as const, code: 'ENOPROTOOPT', features: { tcpIsMptcp: false, mptcpInfo: false, fullInfo: false } };
+    expect(fmt.statusLines({ support: { ...support, scope: 'clients' }, sysctls: {}, limits: { subflows: 0, addAddrAccepted: 0 }, endpoints: [] }).slice(1, 2)).toEqual(['switch: clients (mptcp/register, NODE_MPTCP)']);
+    expect(fmt.statusLines({ support, sysctls: {}, limits: { subflows: 0, addAddrAccepted: 0 }, endpoints: [] }).slice(4)).toEqual(['limits: subflows 0 add_addr_accepted 0', 'endpoints: none']);
+    const off = { available: false, reason: 'disabled' as const, code: 'ENOPROTOOPT', features: { tcpIsMptcp: false, mptcpInfo: false, fullInfo: false }, scope: 'off' as const };
     expect(fmt.statusLines({ support: off, sysctls: { enabled: '0' }, limits: null, endpoints: null, pathManagerError: 'genl mptcp_pm EPROTONOSUPPORT: no' })).toEqual([
       'MPTCP: unavailable (disabled)',
+      'switch: off (mptcp/register, NODE_MPTCP)',
       'kernel features: tcpIsMptcp no, mptcpInfo no, fullInfo no',
       'sysctls:',
       '  net.mptcp.enabled = 0',
@@ -198,7 +201,9 @@ describe('format', () => {
       .toBe('[subflowClosed] token=00000001 locid=1 remid=2 backup=0 ifindex=3 error=104 reset_reason=mptcp-error');
     expect(fmt.eventLine({ type: 'subflowPriority', backup: true })).toBe('[subflowPriority] backup=1');
     expect(fmt.eventLine({ type: 'listenerCreated', family: 4, localAddress: '127.0.0.1', localPort: 5555 })).toBe('[listenerCreated] saddr=127.0.0.1 sport=5555');
-    expect(fmt.eventJson(e)).toBe(JSON.stringify(e));
+    // The token as the text line (and ss -M, ip mptcp monitor) writes it.
+    expect(JSON.parse(fmt.eventJson(e))).toEqual({ ...e, token: '404b4e83' });
+    expect(fmt.eventJson({ type: 'listenerCreated', localPort: 1 })).toBe('{"type":"listenerCreated","localPort":1}');
     expect(fmt.eventJson(e)).not.toContain('\n');
   });
 
@@ -299,7 +304,7 @@ function fakeLibrary(endpoints: Endpoint[] = [], over: Partial<PathManager> = {}
   const lib: Library = {
     pm,
     monitor: () => mon,
-    support: () => ({ available: true, reason: null, features: { tcpIsMptcp: true, mptcpInfo: true, fullInfo: true } }),
+    support: () => ({ available: true, reason: null, features: { tcpIsMptcp: true, mptcpInfo: true, fullInfo: true }, scope: null }),
     sysctls: () => ({ enabled: '1' }),
   };
   return { lib, calls, mon };
@@ -362,7 +367,7 @@ describe('run', () => {
     const { lib } = fakeLibrary([ep({ id: 2 })]);
     expect(await runFake(['status'], lib)).toEqual({
       code: 0, stderr: '',
-      stdout: 'MPTCP: available\nkernel features: tcpIsMptcp yes, mptcpInfo yes, fullInfo yes\nsysctls:\n  net.mptcp.enabled = 1\nlimits: subflows 2 add_addr_accepted 0\nendpoints: \n  10.0.0.1 id 2 signal\n',
+      stdout: 'MPTCP: available\nswitch: not loaded\nkernel features: tcpIsMptcp yes, mptcpInfo yes, fullInfo yes\nsysctls:\n  net.mptcp.enabled = 1\nlimits: subflows 2 add_addr_accepted 0\nendpoints: \n  10.0.0.1 id 2 signal\n',
     });
     expect(Object.keys(JSON.parse((await runFake(['status', '--json'], lib)).stdout))).toEqual(['support', 'sysctls', 'limits', 'endpoints']);
     const broken = fakeLibrary([], { list: () => Promise.reject(new nl.NetlinkParseError('genl payload of 2 bytes')) }).lib;
@@ -401,7 +406,7 @@ describe('run', () => {
       io.stop!();
       expect(await done).toBe(0);
       expect(mon.closed).toBe(true);
-      expect(io.out).toBe(json ? `${JSON.stringify(e)}\n`.repeat(2) : '[closed] token=00000abc\n'.repeat(2));
+      expect(io.out).toBe(json ? `${JSON.stringify({ ...e, token: '00000abc' })}\n`.repeat(2) : '[closed] token=00000abc\n'.repeat(2));
       expect(io.err).toBe([
         'listening for MPTCP events (Ctrl+C stops)',
         'mptcp: events lost: the kernel dropped events (receive buffer full; 1 overrun so far)',
