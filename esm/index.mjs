@@ -21,5 +21,8 @@ export const {
   Monitor,
   NetlinkError,
   NetlinkParseError,
+  http,
+  https,
+  connector,
 } = mptcp;
 export default mptcp;

@@ -11,3 +11,9 @@ export { NetlinkError, NetlinkParseError, type SystemError, type CodedError } fr
 export * as pm from './pm';
 export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits, ConnectionRef, SubflowEnds } from './pm';
 export { monitor, Monitor, type MptcpEvent, type MptcpEventType, type MonitorOptions } from './monitor';
+/** `mptcp.http.Agent`: an `http.Agent` whose connections are MPTCP. */
+export * as http from './http';
+/** `mptcp.https.Agent`: an `https.Agent` whose TLS connections run over MPTCP. */
+export * as https from './https';
+export { connector, type Connector, type ConnectorOptions, type ConnectParams, type ConnectCallback } from './connector';
+export type { HttpAgentOptions, HttpsAgentOptions } from './agents';

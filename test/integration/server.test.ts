@@ -147,8 +147,7 @@ describe.skipIf(!supported)(`mptcp.listen(server) for http, https, tls${skipReas
     expect(mptcp.listen(server, 0, '127.0.0.1')).toBe(server);
     await once(server, 'listening');
     const port = (server.address() as net.AddressInfo).port;
-    const agent = new http.Agent({ keepAlive: true });
-    (agent as unknown as { createConnection: typeof mptcp.connect }).createConnection = mptcp.createConnection;
+    const agent = new mptcp.http.Agent({ keepAlive: true });
     for (const p of ['/a', '/b']) {
       const body = await new Promise<string>((resolve, reject) => {
         http.get({ port, host: '127.0.0.1', path: p, agent }, (res) => {
