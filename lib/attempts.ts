@@ -137,6 +137,10 @@ function adopt(plan: Plan, native: NativeAttempt): boolean {
     native.close();
     return false;
   }
+  // What the socket was told while it connected (setNoDelay, setKeepAlive:
+  // net applied it to the handle's descriptor, and remembers it) goes with
+  // the connection.
+  copyStreamOptions(plan.b, target, native.fd);
   // The handle has not polled its descriptor yet (manualStart): replacing
   // the file under that number is invisible to libuv.
   const rc = native.moveTo(target);
@@ -170,6 +174,22 @@ export function attemptSingle(plan: Plan, a: Address): void {
     plan.socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
     plan.socket.destroy(r.error);
   });
+}
+
+/** TCP_NODELAY and the keep-alive settings of `from`, set on `to` where they differ. */
+function copyStreamOptions(b: NativeBinding, from: number, to: number): void {
+  const c = b.constants;
+  const copy = (level: number, name: number): number => {
+    const v = b.getsockoptInt(from, level, name);
+    if (v >= 0 && v !== b.getsockoptInt(to, level, name)) b.setsockoptInt(to, level, name, v);
+    return v;
+  };
+  copy(c.SOL_TCP, c.TCP_NODELAY);
+  if (copy(c.SOL_SOCKET, c.SO_KEEPALIVE) > 0) {
+    copy(c.SOL_TCP, c.TCP_KEEPIDLE);
+    copy(c.SOL_TCP, c.TCP_KEEPINTVL);
+    copy(c.SOL_TCP, c.TCP_KEEPCNT);
+  }
 }
 
 /** noDelay / keepAlive, which the socket was created without (see socketOptions). */

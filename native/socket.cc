@@ -168,6 +168,10 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   c.Set("IPV6_V6ONLY", static_cast<int>(IPV6_V6ONLY));
   c.Set("TCP_IS_MPTCP", mptcp_abi::kTcpIsMptcp);
   c.Set("TCP_NODELAY", static_cast<int>(TCP_NODELAY));
+  c.Set("SO_KEEPALIVE", static_cast<int>(SO_KEEPALIVE));
+  c.Set("TCP_KEEPIDLE", static_cast<int>(TCP_KEEPIDLE));
+  c.Set("TCP_KEEPINTVL", static_cast<int>(TCP_KEEPINTVL));
+  c.Set("TCP_KEEPCNT", static_cast<int>(TCP_KEEPCNT));
   c.Set("MPTCP_INFO", mptcp_abi::kMptcpInfo);
   c.Set("MPTCP_TCPINFO", mptcp_abi::kMptcpTcpInfo);
   c.Set("MPTCP_SUBFLOW_ADDRS", mptcp_abi::kMptcpSubflowAddrs);

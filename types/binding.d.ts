@@ -17,6 +17,10 @@ export interface NativeConstants {
   readonly IPV6_V6ONLY: number;
   readonly TCP_IS_MPTCP: number;
   readonly TCP_NODELAY: number;
+  readonly SO_KEEPALIVE: number;
+  readonly TCP_KEEPIDLE: number;
+  readonly TCP_KEEPINTVL: number;
+  readonly TCP_KEEPCNT: number;
   readonly MPTCP_INFO: number;
   readonly MPTCP_TCPINFO: number;
   readonly MPTCP_SUBFLOW_ADDRS: number;
