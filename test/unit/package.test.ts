@@ -18,6 +18,52 @@ describe('entry points', () => {
     expect(esm.default).toBe(cjs);
     expect(new cjs.Server()).toBeInstanceOf(net.Server);
   });
+  it('every subpath of "exports": the ESM entry has exactly the CommonJS names, the same objects, and the module as default', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const path = require('node:path') as typeof import('node:path');
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const root = path.join(__dirname, '..', '..');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+    expect(subpaths).toContain('.');
+    // In a child: loading mptcp/register installs the switch (NODE_MPTCP=off: installs nothing).
+    const script = `
+      const subpaths = ${JSON.stringify(subpaths)};
+      (async () => {
+        const out = {};
+        for (const sub of subpaths) {
+          const spec = 'mptcp' + sub.slice(1);
+          const cjs = require(spec);
+          const esm = await import(spec);
+          const cjsNames = Object.keys(cjs).filter((k) => k !== '__esModule').sort();
+          const esmNames = Object.keys(esm).filter((k) => k !== 'default').sort();
+          out[sub] = { cjsNames, esmNames, same: esmNames.filter((k) => esm[k] !== cjs[k]), defaultIsModule: esm.default === cjs || (cjsNames.length === 0 && esm.default === undefined) };
+        }
+        process.stdout.write(JSON.stringify(out));
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, NODE_MPTCP: 'off' }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as Record<string, { cjsNames: string[]; esmNames: string[]; same: string[]; defaultIsModule: boolean }>;
+    for (const sub of subpaths) {
+      expect(out[sub].esmNames, sub).toEqual(out[sub].cjsNames);
+      expect(out[sub].same, `${sub}: ESM exports that are not the CommonJS objects`).toEqual([]);
+      expect(out[sub].defaultIsModule, sub).toBe(true);
+    }
+    expect(out['.'].cjsNames).toEqual(expect.arrayContaining(['connect', 'createServer', 'isMptcp', 'monitor', 'pm', 'support', 'http', 'https', 'connector']));
+    expect(out['./net'].cjsNames).toEqual(Object.keys(require('node:net')).sort());
+  });
+
+  it('the typings of every subpath, as a user resolves them through "exports"', () => {
+    const path = require('node:path') as typeof import('node:path');
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const root = path.join(__dirname, '..', '..');
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--skipLibCheck',
+      '--types', 'node', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', path.join(root, 'test', 'types', 'subpaths.ts')],
+    { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('support() reports availability with a reason and features', () => {
     const s = require('mptcp').support();
     expect(typeof s.available).toBe('boolean');

@@ -1,0 +1,139 @@
+// mptcp/net as a drop-in for node:net: every name node:net exports, node's
+// own objects except the MPTCP ones, instanceof either way, and the MPTCP
+// ones really MPTCP, checked on the server's accepted socket: createServer,
+// connect, createConnection, and new Socket().connect() (the form database
+// drivers use), also by name, with TLS on top, and after a destroy.
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as nodeNet from 'node:net';
+import { createRequire } from 'node:module';
+import * as tls from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import { echo, mptcp, recordingServer, skipReason, supported } from '../helpers/net';
+
+const require = createRequire(import.meta.url);
+const mnet = require('mptcp/net') as typeof import('../../lib/net');
+/** node:net's exports as CommonJS users see them. */
+const netExports = require('node:net') as Record<string, unknown>;
+const binding = require('node-gyp-build')(require('node:path').join(__dirname, '..', '..')) as import('../../types/binding').NativeBinding;
+
+describe('mptcp/net exports', () => {
+  it("every name of node:net, node:net's own objects except the MPTCP ones", async () => {
+    const names = Object.keys(netExports).sort();
+    expect(Object.keys(mnet).sort()).toEqual(names);
+    const mine = ['connect', 'createConnection', 'createServer', 'Server', 'Socket', 'Stream'];
+    for (const name of names) {
+      const ours = (mnet as Record<string, unknown>)[name];
+      if (mine.includes(name)) expect(ours, name).not.toBe(netExports[name]);
+      else expect(ours, name).toBe(netExports[name]);
+    }
+    const esm = await import('mptcp/net');
+    expect(esm.default).toBe(mnet);
+    expect(Object.keys(esm).filter((k) => k !== 'default').sort()).toEqual(names);
+    for (const name of names) expect((esm as Record<string, unknown>)[name], name).toBe((mnet as Record<string, unknown>)[name]);
+  });
+
+  it('instanceof holds either way: sockets and servers net or http made are mptcp/net ones, and the reverse', () => {
+    const plain = new nodeNet.Socket();
+    const ours = new mnet.Socket();
+    expect(plain).toBeInstanceOf(mnet.Socket);
+    expect(ours).toBeInstanceOf(nodeNet.Socket);
+    expect(ours).toBeInstanceOf(mnet.Stream);
+    expect(http.createServer()).toBeInstanceOf(mnet.Server);
+    expect(mnet.createServer()).toBeInstanceOf(nodeNet.Server);
+    expect(mnet.createServer()).toBeInstanceOf(mptcp.Server);
+    // A subclass of ours keeps the ordinary test.
+    class Mine extends mnet.Socket {}
+    expect(plain instanceof Mine).toBe(false);
+    expect(new Mine()).toBeInstanceOf(Mine);
+    plain.destroy();
+    ours.destroy();
+  });
+});
+
+describe.skipIf(!supported)(`mptcp/net over MPTCP${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  it('createServer listens over MPTCP; connect and createConnection connect over MPTCP (the server says so)', async () => {
+    const rec = await recordingServer(() => mnet.createServer(), [0, '127.0.0.1']);
+    try {
+      expect((await echo(mnet.connect(rec.port, '127.0.0.1'), 'a')).data.toString()).toBe('a');
+      expect((await echo(mnet.createConnection({ port: rec.port, host: 'localhost', family: 4 }), 'b')).data.toString()).toBe('b');
+      // A plain net client gets a TCP connection from the same listener.
+      expect((await echo(nodeNet.connect(rec.port, '127.0.0.1'), 'c')).data.toString()).toBe('c');
+      expect(rec.accepted).toEqual([true, true, false]);
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('new Socket().connect(): IP, name, autoSelectFamily, reconnect after destroy, TLS over it', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '::']);
+    try {
+      const forms: ((s: nodeNet.Socket) => void)[] = [
+        (s) => s.connect(rec.port, '127.0.0.1'),
+        (s) => s.connect({ port: rec.port, host: 'localhost' }),
+        (s) => s.connect({ port: rec.port, host: 'localhost', autoSelectFamily: true, lookup: (_h, _o, cb) => (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }]) }),
+      ];
+      for (const [i, connect] of forms.entries()) {
+        const s = new mnet.Socket();
+        connect(s);
+        expect((await echo(s, `form ${i}`)).data.toString()).toBe(`form ${i}`);
+      }
+      // Reconnecting a destroyed socket, as net allows.
+      const again = new mnet.Socket();
+      again.connect(rec.port, '127.0.0.1');
+      await once(again, 'connect');
+      again.destroy();
+      await once(again, 'close');
+      again.connect(rec.port, '127.0.0.1');
+      expect((await echo(again, 'again')).mptcp).toBe(true);
+      expect(rec.accepted).toEqual([true, true, true, true, true]);
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('TLS over a Socket connected later: tls.connect({ socket })', async () => {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const fs = require('node:fs') as typeof import('node:fs');
+    const os = require('node:os') as typeof import('node:os');
+    const path = require('node:path') as typeof import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-dropin-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k'), '-out', path.join(dir, 'c'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const seen: boolean[] = [];
+    const server = tls.createServer({ key: fs.readFileSync(path.join(dir, 'k')), cert: fs.readFileSync(path.join(dir, 'c')) }, (s) => {
+      seen.push(mptcp.isMptcp(s));
+      s.pipe(s);
+    });
+    fs.rmSync(dir, { recursive: true });
+    mptcp.listen(server, 0, '127.0.0.1');
+    await once(server, 'listening');
+    const raw = new mnet.Socket().connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
+    const t = tls.connect({ socket: raw, servername: 'localhost', rejectUnauthorized: false });
+    await once(t, 'secureConnect');
+    t.write('over tls');
+    const [d] = await once(t, 'data') as [Buffer];
+    expect(d.toString()).toBe('over tls');
+    expect(seen).toEqual([true]);
+    t.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('setNoDelay / setKeepAlive while connecting reach the connection (also when another descriptor won)', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
+    try {
+      const c = binding.constants;
+      // Two addresses: the winner is a descriptor of its own, moved onto the socket's.
+      const s = mptcp.connect({ port: rec.port, host: 'two.test', autoSelectFamily: true, lookup: (_h, _o, cb) => (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }]) });
+      s.setNoDelay(true);
+      s.setKeepAlive(true, 7000);
+      await once(s, 'connect');
+      const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_NODELAY)).toBe(1);
+      expect(binding.getsockoptInt(fd, c.SOL_SOCKET, c.SO_KEEPALIVE)).toBe(1);
+      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_KEEPIDLE)).toBe(7);
+      expect((await echo(s, 'opts')).mptcp).toBe(true);
+    } finally {
+      await rec.close();
+    }
+  });
+});
