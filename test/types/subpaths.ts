@@ -2,6 +2,7 @@
 // typings of every subpath as a user's TypeScript resolves them through the
 // package's "exports" (dist/*.d.ts).
 import * as mptcp from 'mptcp';
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS form users of mptcp/net write
 import net = require('mptcp/net');
 import 'mptcp/register';
 import type * as nodeNet from 'node:net';
