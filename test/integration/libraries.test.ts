@@ -5,7 +5,7 @@
 // Covers http, https, tls, http2, express, fastify, ws; curl with and
 // without mptcpize; Python IPPROTO_MPTCP peers both ways; the NODE_MPTCP
 // switch with express and fastify apps that never call the library; and
-// examples/express.mjs.
+// examples/express.mjs and examples/fetch.mjs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -485,5 +485,18 @@ describe.skipIf(exampleWhy)(title('examples/express.mjs', exampleWhy), () => {
     const [tcpLine] = await ex.line(/^.* GET \/plain mptcp=false$/);
     expect(tcpLine).toMatch(/^::ffff:127\.0\.0\.1:\d+ GET \/plain mptcp=false$/);
     expect(ex.lines).toHaveLength(3);
+  });
+});
+
+describe.skipIf(!supported)(title('examples/fetch.mjs', supported ? '' : skipReason), () => {
+  it('fetch() through setGlobalDispatcher and mptcp.connector(): its own server says MPTCP, the subflow is printed', async () => {
+    const r = await run(process.execPath, [path.join(root, 'examples/fetch.mjs')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.toString().trim().split('\n');
+    expect(lines[0]).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/ -> 200, 18 bytes: served over MPTCP$/);
+    expect(lines[1]).toBe('MPTCP, 1 subflow:');
+    expect(lines[2]).toMatch(/^ {2}127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ \S+ rtt \d+ us cwnd \d+ sent \d+ B received \d+ B$/);
+    expect(lines).toHaveLength(3);
   });
 });
