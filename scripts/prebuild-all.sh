@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The prebuilds the package ships (npm pack runs this as part of prepack):
 #
-#   scripts/prebuild-all.sh [ARCH ...]     default: $MPTCP_PREBUILD_ARCHS, else x64 arm64
+#   scripts/prebuild-all.sh [ARCH ...]     default: $MPTCP_PREBUILD_ARCHS (e.g. "x64"), else x64 arm64
 #
 # Replaces prebuilds/ with linux-<arch>/mptcp.glibc.node for each ARCH, built
 # with prebuildify --napi --tag-libc --strip (as npm run prebuild does), so
@@ -22,9 +22,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 archs=("$@")
-# shellcheck disable=SC2206
-[ ${#archs[@]} -gt 0 ] || archs=(${MPTCP_PREBUILD_ARCHS//,/ })
-[ ${#archs[@]} -gt 0 ] || archs=(x64 arm64)
+if [ ${#archs[@]} -eq 0 ]; then
+  list=${MPTCP_PREBUILD_ARCHS:-x64 arm64}
+  read -r -a archs <<<"${list//,/ }"
+fi
 
 # Node headers next to the running node, as .ci/run does: node-gyp builds offline.
 if [ -z "${npm_config_nodedir:-}" ]; then

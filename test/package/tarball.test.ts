@@ -120,7 +120,8 @@ function pack(): PackResult {
   const dest = path.join(tmp, 'packed');
   fs.mkdirSync(dest);
   const start = Date.now();
-  const out = run('npm', ['pack', '--json', '--pack-destination', dest], src, childEnv({ MPTCP_PREBUILD_ARCHS: archs.join(' ') }));
+  // prepack as it runs for a release (both architectures), unless arm64 cannot be built here.
+  const out = run('npm', ['pack', '--json', '--pack-destination', dest], src, childEnv(noArm64 ? { MPTCP_PREBUILD_ARCHS: 'x64' } : {}));
   const seconds = Math.round((Date.now() - start) / 100) / 10;
   const json = (JSON.parse(out) as PackResult['json'][])[0];
 
