@@ -9,7 +9,7 @@
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import type { NativeAttempt, NativeBinding } from '../types/binding';
-import { errSocketConnectionTimeout, exceptionWithHostPort, type SystemError } from './errors';
+import { errIpBlocked, errSocketConnectionTimeout, exceptionWithHostPort, type SystemError } from './errors';
 import { attemptedAddresses, beforeDestroy, handleFd, markConnected } from './node-internals';
 import { openStream, reasonForErrno, refusalError, type MptcpMode } from './policy';
 
@@ -169,11 +169,24 @@ export function attemptSingle(plan: Plan, a: Address): void {
     plan.socket.connect({ port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
     return;
   }
+  if (blocked(plan.socket, a)) {
+    plan.socket.destroy(errIpBlocked(a.address));
+    return;
+  }
   startAttempt(plan, a, (r) => {
     if (r.ok) return;
     plan.socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, r.error);
     plan.socket.destroy(r.error);
   });
+}
+
+/**
+ * Whether the socket's `blockList` (set by the net.Socket constructor on
+ * Node 22 and later) blocks the address: net refuses those before connecting.
+ */
+function blocked(socket: net.Socket, a: Address): boolean {
+  const list = (socket as net.Socket & { blockList?: net.BlockList }).blockList;
+  return list ? list.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4') : false;
 }
 
 /** TCP_NODELAY and the keep-alive settings of `from`, set on `to` where they differ. */
@@ -212,6 +225,14 @@ export function attemptMultiple(plan: Plan, list: Address[], index: number, time
     return;
   }
   const a = list[index];
+  if (blocked(socket, a)) {
+    // As net: counted among the attempts' errors, and the next address is tried.
+    const ex = errIpBlocked(a.address);
+    errors.push(ex);
+    socket.emit('connectionAttemptFailed', a.address, plan.port, a.family, ex);
+    attemptMultiple(plan, list, index + 1, timeout, errors);
+    return;
+  }
   socket.emit('connectionAttempt', a.address, plan.port, a.family);
   if (!socket.connecting || plan.done) return; // destroyed by a listener
   attemptedAddresses(socket).push(`${a.address}:${plan.port}`);

@@ -93,6 +93,11 @@ function socketOptions(options: Record<string, unknown>, into: Record<string, un
   if (options.signal !== undefined) into.signal = options.signal;
   if (options.onread !== undefined) into.onread = options.onread;
   if (options.readable !== undefined) into.readable = options.readable;
+  // As net.connect: the stream's buffer sizes, and the BlockList (Node 22+)
+  // the connection is checked against.
+  for (const key of ['highWaterMark', 'readableHighWaterMark', 'writableHighWaterMark', 'blockList'] as const) {
+    if (options[key] !== undefined) into[key] = options[key];
+  }
   if (options.writable !== undefined) into.writable = options.writable;
   return into;
 }

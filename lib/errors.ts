@@ -142,6 +142,11 @@ export function errServerAlreadyListen(): CodedError {
   return coded(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
 }
 
+/** A connect to an address the socket's `blockList` (net.BlockList, Node 22+) blocks. */
+export function errIpBlocked(address: string): CodedError {
+  return coded(Error, 'ERR_IP_BLOCKED', `IP(${address}) is blocked by net.BlockList`);
+}
+
 export function errSocketConnectionTimeout(): CodedError {
   return coded(Error, 'ERR_SOCKET_CONNECTION_TIMEOUT', 'Socket connection timeout');
 }

@@ -137,3 +137,64 @@ describe.skipIf(!supported)(`mptcp/net over MPTCP${skipReason ? ` (skipped: ${sk
     }
   });
 });
+
+describe.skipIf(!supported)(`connect options net.connect honours${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  type Lookup = NonNullable<nodeNet.TcpNetConnectOpts['lookup']>;
+  const resolveTo = (addresses: string[]): Lookup => ((_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) =>
+    process.nextTick(cb, null, addresses.map((address) => ({ address, family: 4 })))) as unknown as Lookup;
+
+  it('blockList (Node 22+; Node 20 ignores it, as net does): the same outcome as net.connect, MPTCP when it connects', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '0.0.0.0']);
+    try {
+      const blockList = new nodeNet.BlockList();
+      blockList.addAddress('127.0.0.2');
+      const cases: Record<string, unknown>[] = [
+        { host: '127.0.0.2' },
+        { host: '127.0.0.1' },
+        { host: 'one.test', lookup: resolveTo(['127.0.0.2']), autoSelectFamily: false },
+        { host: 'two.test', lookup: resolveTo(['127.0.0.2', '127.0.0.1']), autoSelectFamily: true },
+        { host: 'two.test', lookup: resolveTo(['127.0.0.2', '127.0.0.3']), autoSelectFamily: true },
+      ];
+      const ports = new Map<nodeNet.Socket, number>();
+      const outcome = (s: nodeNet.Socket): Promise<{ connected: boolean; code?: string; failed: string[] }> => new Promise((resolve) => {
+        const failed: string[] = [];
+        s.on('connectionAttemptFailed', (address: string, _p: number, _f: number, e: NodeJS.ErrnoException) => failed.push(`${address} ${e.code}`));
+        s.once('connect', () => { ports.set(s, s.localPort!); s.end(); resolve({ connected: true, failed }); });
+        s.once('error', (e: NodeJS.ErrnoException) => resolve({ connected: false, code: e.code, failed }));
+      });
+      for (const c of cases) {
+        const options = { port: rec.port, blockList, ...c } as nodeNet.NetConnectOpts;
+        const viaNet = await outcome(nodeNet.connect(options));
+        const socket = mptcp.connect(options as mptcp.ConnectOptions);
+        const ours = await outcome(socket);
+        expect(ours, JSON.stringify(c)).toEqual(viaNet);
+        if (ours.connected) {
+          // The server's side of this very connection is MPTCP.
+          await expect.poll(() => rec.sockets.findIndex((a) => a.remotePort === ports.get(socket))).toBeGreaterThanOrEqual(0);
+          expect(rec.accepted[rec.sockets.findIndex((a) => a.remotePort === ports.get(socket))]).toBe(true);
+        }
+      }
+      if (Number(process.versions.node.split('.')[0]) >= 22) {
+        const r = await outcome(mptcp.connect({ port: rec.port, host: '127.0.0.2', blockList } as mptcp.ConnectOptions));
+        expect(r).toMatchObject({ connected: false, code: 'ERR_IP_BLOCKED' });
+      }
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('highWaterMark, readableHighWaterMark, writableHighWaterMark reach the socket, as with net.connect', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
+    try {
+      for (const o of [{ highWaterMark: 65536 }, { readableHighWaterMark: 1234, writableHighWaterMark: 4321 }]) {
+        const theirs = nodeNet.connect({ port: rec.port, host: '127.0.0.1', ...o });
+        const ours = mptcp.connect({ port: rec.port, host: '127.0.0.1', ...o } as mptcp.ConnectOptions);
+        expect([ours.readableHighWaterMark, ours.writableHighWaterMark]).toEqual([theirs.readableHighWaterMark, theirs.writableHighWaterMark]);
+        expect((await echo(ours, 'hwm')).mptcp).toBe(true);
+        theirs.destroy();
+      }
+    } finally {
+      await rec.close();
+    }
+  });
+});
