@@ -19,6 +19,7 @@ export const {
   pm,
   monitor,
   Monitor,
+  connections,
   NetlinkError,
   NetlinkParseError,
   http,

@@ -247,13 +247,27 @@ export function decodeSubflow(v: DataView, id: number | undefined, addrOff: numb
   const local = decodeSockaddr(v, addrOff);
   const remote = decodeSockaddr(v, addrOff + 128);
   const family = (local.family || remote.family) === AF_INET6 ? 'IPv6' : 'IPv4';
-  const t = tcpOff;
-  const sf: Subflow = {
+  const sf = decodeTcpInfo(v, tcpOff, tcpLen, {
     family,
     localAddress: local.address,
     localPort: local.port,
     remoteAddress: remote.address,
     remotePort: remote.port,
+  });
+  if (id !== undefined) sf.id = id;
+  return sf;
+}
+
+/** The name of a kernel TCP state number (`tcpi_state`, `idiag_state`). */
+export function tcpStateName(state: number): TcpState {
+  return STATES[state] ?? 'UNKNOWN';
+}
+
+/** A subflow's `tcp_info` (at `t`, `tcpLen` bytes) decoded onto its addresses. */
+export function decodeTcpInfo<T extends Pick<Subflow, 'family' | 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>>(
+  v: DataView, t: number, tcpLen: number, ends: T): T & Subflow {
+  const sf: T & Subflow = {
+    ...ends,
     state: STATES[v.getUint8(t)] ?? 'UNKNOWN',
     rtt: v.getUint32(t + 68, true),
     rttVar: v.getUint32(t + 72, true),
@@ -268,7 +282,6 @@ export function decodeSubflow(v: DataView, id: number | undefined, addrOff: numb
     lastDataSent: v.getUint32(t + 44, true),
     lastDataRecv: v.getUint32(t + 52, true),
   };
-  if (id !== undefined) sf.id = id;
   if (tcpLen >= 120) sf.pacingRate = v.getBigUint64(t + 104, true);
   if (tcpLen >= 136) {
     sf.bytesAcked = v.getBigUint64(t + 120, true);

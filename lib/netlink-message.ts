@@ -77,19 +77,24 @@ function writeAttrs(buf: Buffer, off: number, attrs: Attr[]): number {
   return off;
 }
 
-/** A whole generic netlink message: nlmsghdr + genlmsghdr + attributes. */
-export function genlMessage(family: number, flags: number, seq: number, cmd: number, version: number, attrs: Attr[]): Buffer {
-  const len = NLMSG_HDRLEN + GENL_HDRLEN + attrsLength(attrs);
+/** A whole netlink message: nlmsghdr, a fixed header of the protocol's (`head`), attributes. */
+export function netlinkMessage(type: number, flags: number, seq: number, head: Buffer, attrs: Attr[]): Buffer {
+  const start = NLMSG_HDRLEN + align(head.length);
+  const len = start + attrsLength(attrs);
   const buf = Buffer.alloc(len);
   buf.writeUInt32LE(len, 0);
-  buf.writeUInt16LE(family, 4);
+  buf.writeUInt16LE(type, 4);
   buf.writeUInt16LE(flags, 6);
   buf.writeUInt32LE(seq >>> 0, 8);
   buf.writeUInt32LE(0, 12);
-  buf[16] = cmd;
-  buf[17] = version;
-  writeAttrs(buf, NLMSG_HDRLEN + GENL_HDRLEN, attrs);
+  head.copy(buf, NLMSG_HDRLEN);
+  writeAttrs(buf, start, attrs);
   return buf;
+}
+
+/** A whole generic netlink message: nlmsghdr + genlmsghdr + attributes. */
+export function genlMessage(family: number, flags: number, seq: number, cmd: number, version: number, attrs: Attr[]): Buffer {
+  return netlinkMessage(family, flags, seq, Buffer.from([cmd, version, 0, 0]), attrs);
 }
 
 // ------------------------------------------------------------- parsing ----

@@ -29,25 +29,26 @@ export interface GenlFamily {
 interface Pending {
   seq: number;
   message: Buffer;
-  parts: GenlMessage[];
+  parts: NlMessage[];
   dump: boolean;
   syscall: string;
-  resolve: (msgs: GenlMessage[]) => void;
+  resolve: (msgs: NlMessage[]) => void;
   reject: (err: Error) => void;
 }
 
 /**
- * A generic netlink socket on Node's loop. Requests resolve with the reply
- * messages (all parts of a dump); multicast messages go to `onEvent`.
- * Requests keep the process alive; an idle socket does not.
+ * A netlink socket of any protocol on Node's loop (generic netlink for the
+ * path manager, sock_diag for connections). Requests resolve with the reply
+ * messages (all parts of a dump); messages that answer no request go to
+ * `unsolicited`. Requests keep the process alive; an idle socket does not.
  *
  * Requests may be made concurrently. They are sent in call order; the kernel
  * runs one dump per socket at a time (a second one fails with EBUSY), so a
  * dump, and everything asked after it, waits until the dump in flight ends.
  * Other requests are pipelined.
  */
-export class GenlSocket {
-  private readonly sock: NativeNetlinkSocket;
+export class NetlinkChannel {
+  protected readonly sock: NativeNetlinkSocket;
   private seq = Math.floor(Math.random() * 0x7fffffff);
   /** Sent, waiting for their reply, by sequence number. */
   private readonly pending = new Map<number, Pending>();
@@ -56,11 +57,6 @@ export class GenlSocket {
   private dumpInFlight = false;
   private closed = false;
   private keepAlive = false;
-  /**
-   * Multicast messages (seq 0). Exceptions it throws are not caught here:
-   * they reach the process as uncaught exceptions, as net's do.
-   */
-  onEvent: ((m: GenlMessage, type: number) => void) | null = null;
   /** A datagram that does not parse; the socket goes on. */
   onError: ((err: Error) => void) | null = null;
   /** The kernel dropped messages for this socket (ENOBUFS); the socket goes on. */
@@ -68,7 +64,8 @@ export class GenlSocket {
   /** The socket cannot deliver any more (an error other than an overrun); it is closed. */
   onFatal: ((err: Error) => void) | null = null;
 
-  constructor() {
+  /** `protocol`: a binding constant's name (NETLINK_GENERIC, NETLINK_SOCK_DIAG). */
+  constructor(protocol: 'NETLINK_GENERIC' | 'NETLINK_SOCK_DIAG') {
     const b = getBinding();
     if (!b || !b.NetlinkSocket) {
       const message = reasonWithoutAddon() === 'platform'
@@ -77,7 +74,7 @@ export class GenlSocket {
       throw netlinkError(EPROTONOSUPPORT, 'socket', { message });
     }
     this.sock = new b.NetlinkSocket((buf, errno) => this.onDatagram(buf, errno));
-    let rc = this.sock.open(b.NETLINK_GENERIC);
+    let rc = this.sock.open(b[protocol]);
     if (rc < 0) throw netlinkError(-rc, this.sock.failedSyscall);
     rc = this.sock.start();
     if (rc < 0) {
@@ -85,6 +82,14 @@ export class GenlSocket {
       throw netlinkError(-rc, 'uv_poll_start'); // libuv errors are -errno on Linux
     }
     this.sock.unref();
+  }
+
+  /** A message that answers no request (multicast, seq 0). */
+  protected unsolicited(_m: NlMessage): void { /* none by default */ }
+
+  /** The kernel's hint for an errno of this channel's requests. */
+  protected hint(_errno: number): string | undefined {
+    return undefined;
   }
 
   private onDatagram(buf: Buffer | null, errno: number): void {
@@ -120,32 +125,25 @@ export class GenlSocket {
   private onMessage(m: NlMessage): void {
     const p = m.seq !== 0 ? this.pending.get(m.seq) : undefined;
     if (!p) {
-      if (m.seq === 0 && m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE && this.onEvent) {
-        let g: GenlMessage;
-        try {
-          g = parseGenl(m.payload);
-        } catch (err) {
-          this.onError?.(err as Error);
-          return;
-        }
-        this.onEvent(g, m.type);
-      }
+      if (m.seq === 0 && m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE) this.unsolicited(m);
       return;
     }
-    try {
-      if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-        const { error, message } = parseError(m);
-        this.settle(p);
-        if (error < 0) p.reject(netlinkError(-error, p.syscall, { kernelMessage: message, hint: -error === EPERM ? 'managing MPTCP needs CAP_NET_ADMIN' : undefined }));
-        else p.resolve(p.parts);
-        return;
-      }
+    if (m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE) {
       // A reply (or one part of a dump); the ACK / NLMSG_DONE that follows finishes it.
-      p.parts.push(parseGenl(m.payload));
-    } catch (err) {
-      this.settle(p);
-      p.reject(err as Error);
+      p.parts.push(m);
+      return;
     }
+    this.settle(p);
+    let result: { error: number; message?: string };
+    try {
+      result = parseError(m);
+    } catch (err) {
+      p.reject(err as Error);
+      return;
+    }
+    const { error, message } = result;
+    if (error < 0) p.reject(netlinkError(-error, p.syscall, { kernelMessage: message, hint: this.hint(-error) }));
+    else p.resolve(p.parts);
   }
 
   /** A request has its answer: the next ones may go. */
@@ -179,44 +177,19 @@ export class GenlSocket {
   }
 
   /**
-   * Sends a request (with NLM_F_ACK, so every request ends with an ACK or an
-   * error) and resolves with the reply messages.
+   * Sends the message `build(seq)` makes (it should ask for an ACK unless it
+   * is a dump, so that every request ends with an ACK, an error or
+   * NLMSG_DONE) and resolves with the reply messages.
    */
-  request(family: number, cmd: number, version: number, attrs: Attr[], opts: { dump?: boolean; syscall: string }): Promise<GenlMessage[]> {
+  protected send(build: (seq: number) => Buffer, opts: { dump?: boolean; syscall: string }): Promise<NlMessage[]> {
     if (this.closed) return Promise.reject(netlinkError(EBADF, opts.syscall, { message: 'netlink socket closed' }));
     const seq = (this.seq = (this.seq + 1) >>> 0 || 1);
-    const flags = NLM_F_REQUEST | NLM_F_ACK | (opts.dump ? NLM_F_DUMP : 0);
-    const message = genlMessage(family, flags, seq, cmd, version, attrs);
+    const message = build(seq);
     return new Promise((resolve, reject) => {
       this.queued.push({ seq, message, parts: [], dump: Boolean(opts.dump), syscall: opts.syscall, resolve, reject });
       this.pump();
       this.refresh();
     });
-  }
-
-  /** CTRL.CMD_GETFAMILY: the family's id, version and multicast groups. */
-  async resolveFamily(name: string): Promise<GenlFamily> {
-    const [reply] = await this.request(GENL_ID_CTRL, CTRL.CMD_GETFAMILY, 1, [[CTRL.ATTR_FAMILY_NAME, cstring(name)]], { syscall: `genl ${name}` });
-    if (!reply) throw new NetlinkParseError('CTRL.CMD_GETFAMILY without a reply');
-    const id = getU16(reply.attrs, CTRL.ATTR_FAMILY_ID, 'family id');
-    if (id === undefined) throw new NetlinkParseError('CTRL.CMD_GETFAMILY reply without a family id');
-    const groups = new Map<string, number>();
-    const g = reply.attrs.get(CTRL.ATTR_MCAST_GROUPS);
-    if (g) {
-      for (const entry of parseAttrList(g)) {
-        const a = parseAttrs(entry);
-        const gname = getString(a, CTRL.ATTR_MCAST_GRP_NAME);
-        const gid = getU32(a, CTRL.ATTR_MCAST_GRP_ID, 'group id');
-        if (gname !== undefined && gid !== undefined) groups.set(gname, gid);
-      }
-    }
-    return { id, version: getU32(reply.attrs, CTRL.ATTR_VERSION, 'family version') ?? 1, groups };
-  }
-
-  /** Joins a multicast group: 0 or throws. */
-  join(group: number, syscall = 'setsockopt'): void {
-    const rc = this.sock.addMembership(group);
-    if (rc < 0) throw netlinkError(-rc, syscall, { hint: -rc === EPERM ? 'MPTCP events need CAP_NET_ADMIN' : undefined });
   }
 
   /** Keeps the process alive while listening for events (or not). */
@@ -242,5 +215,69 @@ export class GenlSocket {
     const waiting = [...this.pending.values(), ...this.queued.splice(0)];
     this.pending.clear();
     for (const p of waiting) p.reject(netlinkError(EBADF, p.syscall, { message: 'netlink socket closed' }));
+  }
+}
+
+/** A generic netlink socket: requests to a family, multicast events to `onEvent`. */
+export class GenlSocket extends NetlinkChannel {
+  /**
+   * Multicast messages (seq 0). Exceptions it throws are not caught here:
+   * they reach the process as uncaught exceptions, as net's do.
+   */
+  onEvent: ((m: GenlMessage, type: number) => void) | null = null;
+
+  constructor() {
+    super('NETLINK_GENERIC');
+  }
+
+  protected override unsolicited(m: NlMessage): void {
+    if (!this.onEvent) return;
+    let g: GenlMessage;
+    try {
+      g = parseGenl(m.payload);
+    } catch (err) {
+      this.onError?.(err as Error);
+      return;
+    }
+    this.onEvent(g, m.type);
+  }
+
+  protected override hint(errno: number): string | undefined {
+    return errno === EPERM ? 'managing MPTCP needs CAP_NET_ADMIN' : undefined;
+  }
+
+  /**
+   * Sends a request (with NLM_F_ACK, so every request ends with an ACK or an
+   * error) and resolves with the reply messages.
+   */
+  async request(family: number, cmd: number, version: number, attrs: Attr[], opts: { dump?: boolean; syscall: string }): Promise<GenlMessage[]> {
+    const flags = NLM_F_REQUEST | NLM_F_ACK | (opts.dump ? NLM_F_DUMP : 0);
+    const parts = await this.send((seq) => genlMessage(family, flags, seq, cmd, version, attrs), opts);
+    return parts.map((m) => parseGenl(m.payload));
+  }
+
+  /** CTRL.CMD_GETFAMILY: the family's id, version and multicast groups. */
+  async resolveFamily(name: string): Promise<GenlFamily> {
+    const [reply] = await this.request(GENL_ID_CTRL, CTRL.CMD_GETFAMILY, 1, [[CTRL.ATTR_FAMILY_NAME, cstring(name)]], { syscall: `genl ${name}` });
+    if (!reply) throw new NetlinkParseError('CTRL.CMD_GETFAMILY without a reply');
+    const id = getU16(reply.attrs, CTRL.ATTR_FAMILY_ID, 'family id');
+    if (id === undefined) throw new NetlinkParseError('CTRL.CMD_GETFAMILY reply without a family id');
+    const groups = new Map<string, number>();
+    const g = reply.attrs.get(CTRL.ATTR_MCAST_GROUPS);
+    if (g) {
+      for (const entry of parseAttrList(g)) {
+        const a = parseAttrs(entry);
+        const gname = getString(a, CTRL.ATTR_MCAST_GRP_NAME);
+        const gid = getU32(a, CTRL.ATTR_MCAST_GRP_ID, 'group id');
+        if (gname !== undefined && gid !== undefined) groups.set(gname, gid);
+      }
+    }
+    return { id, version: getU32(reply.attrs, CTRL.ATTR_VERSION, 'family version') ?? 1, groups };
+  }
+
+  /** Joins a multicast group: 0 or throws. */
+  join(group: number, syscall = 'setsockopt'): void {
+    const rc = this.sock.addMembership(group);
+    if (rc < 0) throw netlinkError(-rc, syscall, { hint: -rc === EPERM ? 'MPTCP events need CAP_NET_ADMIN' : undefined });
   }
 }

@@ -146,7 +146,8 @@ export function interfaceOf(opts: Record<string, unknown>, zoneIfindex: number |
   return idx ?? zoneIfindex;
 }
 
-function ipBytes(address: string, family: 4 | 6): Buffer {
+/** The 4 or 16 bytes of an IP address in text form (a zone is dropped). */
+export function ipBytes(address: string, family: 4 | 6): Buffer {
   if (family === 4) return Buffer.from(address.split('.').map(Number));
   // Expand '::' and an embedded IPv4 tail into 8 groups.
   let s = address;

@@ -369,6 +369,7 @@ void InitNetlink(Napi::Env env, Napi::Object exports) {
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex, "ifNameToIndex"));
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName, "ifIndexToName"));
   exports.Set("NETLINK_GENERIC", Napi::Number::New(env, NETLINK_GENERIC));
+  exports.Set("NETLINK_SOCK_DIAG", Napi::Number::New(env, NETLINK_SOCK_DIAG));
 }
 
 }  // namespace mptcp_node

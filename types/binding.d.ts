@@ -104,6 +104,7 @@ export interface NativeBinding {
   /** A netlink socket, not open yet (see open()); never throws for a runtime failure. */
   NetlinkSocket: new (onMessage: (datagram: Buffer | null, errno: number) => void) => NativeNetlinkSocket;
   readonly NETLINK_GENERIC: number;
+  readonly NETLINK_SOCK_DIAG: number;
   /** if_nametoindex(3) in the caller's network namespace: index or -errno. */
   ifNameToIndex(name: string): number;
   /** if_indextoname(3): the name, or -errno. */

@@ -23,6 +23,7 @@
 //   churn   { host, port, n, concurrency }   -> { ms, opened } n library connections, each closed once connected
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
+//   connections { options? }                 -> { list } mptcp.connections(options) in this namespace (bigints as strings)
 //   close   { conn }                         -> {}
 //   fds     {}                               -> { count, fds }  this process's open descriptors (/proc/self/fd)
 import { createHash, randomBytes } from 'node:crypto';
@@ -275,6 +276,7 @@ const handlers = {
     if (!entry) throw new Error(`no connection ${conn}`);
     return snapshot(entry.socket);
   },
+  connections: async ({ options }) => ({ list: plain(await mptcp.connections(options)) }),
   conns: () => ({ conns: [...conns.entries()].map(([id, e]) => ({ id, role: e.role, peer: `${e.socket.remoteAddress}:${e.socket.remotePort}` })) }),
   end: ({ conn }) => {
     conns.get(conn)?.socket.end();

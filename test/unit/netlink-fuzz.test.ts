@@ -8,6 +8,7 @@ const require = createRequire(import.meta.url);
 const nl = require('../../dist/netlink.js') as typeof import('../../lib/netlink');
 const pmInternal = require('../../dist/pm.js') as { decodeEndpoint: (b: Buffer | undefined) => unknown };
 const monInternal = require('../../dist/monitor.js') as { decodeEvent: (m: import('../../lib/netlink').GenlMessage) => unknown };
+const diag = require('../../dist/diag.js') as typeof import('../../lib/diag');
 
 /** A tiny deterministic PRNG, so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
@@ -36,7 +37,28 @@ function validSamples(): Buffer[] {
   const be16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
   const event = nl.genlMessage(30, 0, 0, 10, 1, [[1, nl.u32(0x404b4e83)], [2, nl.u16(2)], [5, Buffer.from([10, 0, 2, 1])], [7, Buffer.from([10, 0, 2, 2])],
     [9, be16(42395)], [10, be16(38757)], [3, nl.u8(1)], [4, nl.u8(12)], [11, nl.u8(1)], [15, nl.s32(4)], [16, nl.u32(1)]]);
-  return [reply, reply6, err, done, Buffer.concat([reply, reply6, done]), event];
+  return [reply, reply6, err, done, Buffer.concat([reply, reply6, done]), event, ...diagSamples()];
+}
+
+/** sock_diag replies: an MPTCP connection (inet_diag_msg + mptcp_info) and a TCP subflow (tcp_info + ULP "mptcp"). */
+function diagSamples(): Buffer[] {
+  const head = (family: number): Buffer => {
+    const h = Buffer.alloc(72);
+    h[0] = family; h[1] = 1; // ESTABLISHED
+    h.writeUInt16BE(43210, 4); h.writeUInt16BE(80, 6);
+    if (family === 2) { Buffer.from([10, 0, 1, 1]).copy(h, 8); Buffer.from([10, 0, 1, 2]).copy(h, 24); } else { h[8 + 15] = 1; h[24 + 15] = 2; }
+    h.writeUInt32LE(1000, 64); h.writeUInt32LE(4242, 68);
+    return h;
+  };
+  const info = Buffer.alloc(96);
+  info[0] = 1; info.writeUInt32LE(0x404b4e83, 12); info[80] = 2;
+  const conn = nl.netlinkMessage(20, 2, 0, head(2), [[2, info]]);
+  const conn6 = nl.netlinkMessage(20, 2, 0, head(10), [[2, info.subarray(0, 48)]]);
+  const tcpInfo = Buffer.alloc(232);
+  tcpInfo[0] = 1; tcpInfo.writeUInt32LE(1424, 16);
+  const ulp: import('../../lib/netlink').Attr = [19, [[1, nl.cstring('mptcp')], [3, [[1, nl.u32(7)], [2, nl.u32(0x404b4e83)], [8, nl.u32(0x4c)], [9, nl.u8(1)], [10, nl.u8(2)]]]]];
+  const sub = nl.netlinkMessage(20, 2, 0, head(2), [[2, tcpInfo], ulp]);
+  return [conn, conn6, sub, Buffer.concat([conn, sub])];
 }
 
 /** Runs every parser over one datagram the way the socket does. */
@@ -44,6 +66,11 @@ function parseAll(buf: Buffer): void {
   for (const m of nl.parseMessages(buf)) {
     if (m.type === 2 || m.type === 3) {
       nl.parseError(m);
+      continue;
+    }
+    if (m.type === 20) {
+      diag.decodeConnectionEntry(m);
+      diag.decodeSubflowEntry(m);
       continue;
     }
     const g = nl.parseGenl(m.payload);
@@ -66,6 +93,9 @@ describe('netlink parser fuzz', () => {
       type: 'subflowEstablished', token: 0x404b4e83, family: 4, localAddress: '10.0.2.1', remoteAddress: '10.0.2.2',
       localPort: 42395, remotePort: 38757, localId: 1, remoteId: 12, backup: true, ifindex: 4, resetReason: 1, resetReasonName: 'mptcp-error',
     });
+    const [conn, , sub] = diagSamples().map((b) => nl.parseMessages(b)[0]);
+    expect(diag.decodeConnectionEntry(conn)).toMatchObject({ family: 'IPv4', state: 'ESTABLISHED', localAddress: '10.0.1.1', localPort: 43210, remoteAddress: '10.0.1.2', remotePort: 80, uid: 1000, inode: 4242, token: 0x404b4e83, info: { subflows: 1, subflowsTotal: 2 } });
+    expect(diag.decodeSubflowEntry(sub)).toMatchObject({ token: 0x404b4e83, subflow: { localId: 2, remoteId: 1, join: true, backup: false, backupRemote: false, fullyEstablished: true, mss: 1424, state: 'ESTABLISHED' } });
     const errMsg = nl.parseMessages(validSamples()[2])[0];
     expect(nl.parseError(errMsg)).toEqual({ error: -22, message: 'bad thing' });
   });
