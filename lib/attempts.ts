@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import type { NativeAttempt, NativeBinding } from '../types/binding';
 import { errIpBlocked, errSocketConnectionTimeout, exceptionWithHostPort, type SystemError } from './errors';
-import { attemptedAddresses, beforeDestroy, handleFd, markConnected } from './node-internals';
+import { attemptedAddresses, beforeDestroy, handleFd, markConnected, netOriginals, reapplyStreamOptions } from './node-internals';
 import { openStream, reasonForErrno, refusalError, type MptcpMode } from './policy';
 
 /** One address to try. */
@@ -46,6 +46,20 @@ export interface Plan {
   done: boolean;
   /** Whether destroy() has been hooked to cancel native attempts (only once one starts). */
   hooked: boolean;
+}
+
+/** The connect under way on each socket the library connects. */
+const plans = new WeakMap<net.Socket, Plan>();
+
+/** Registers `plan` as its socket's connect under way. */
+export function track(plan: Plan): void {
+  plans.set(plan.socket, plan);
+}
+
+/** Whether the library is connecting this socket right now (a second connect() is then net's EALREADY). */
+export function connectingNatively(socket: net.Socket): boolean {
+  const p = plans.get(socket);
+  return p !== undefined && !p.done && socket.connecting && !socket.destroyed;
 }
 
 /** The local-address details net puts in connect errors: "- Local (addr:port)". */
@@ -137,10 +151,6 @@ function adopt(plan: Plan, native: NativeAttempt): boolean {
     native.close();
     return false;
   }
-  // What the socket was told while it connected (setNoDelay, setKeepAlive:
-  // net applied it to the handle's descriptor, and remembers it) goes with
-  // the connection.
-  copyStreamOptions(plan.b, target, native.fd);
   // The handle has not polled its descriptor yet (manualStart): replacing
   // the file under that number is invisible to libuv.
   const rc = native.moveTo(target);
@@ -150,6 +160,10 @@ function adopt(plan: Plan, native: NativeAttempt): boolean {
   }
   plan.done = true;
   markConnected(socket);
+  // What net applies after a connect of its own: the constructor's noDelay /
+  // keepAlive, and setNoDelay / setKeepAlive calls made while connecting
+  // (those went to the descriptor the connection has just replaced).
+  reapplyStreamOptions(socket);
   applySocketOptions(plan);
   socket.emit('connect');
   socket.emit('ready');
@@ -166,9 +180,11 @@ export function attemptSingle(plan: Plan, a: Address): void {
     plan.anchorUsed = true;
     plan.done = true;
     if (plan.noDelay || plan.keepAlive) plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
-    plan.socket.connect({ port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
+    netOriginals(net).connect.call(plan.socket, { port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
     return;
   }
+  plan.socket.emit('connectionAttempt', a.address, plan.port, a.family);
+  if (!plan.socket.connecting || plan.done) return; // destroyed by a listener
   if (blocked(plan.socket, a)) {
     plan.socket.destroy(errIpBlocked(a.address));
     return;
@@ -187,22 +203,6 @@ export function attemptSingle(plan: Plan, a: Address): void {
 function blocked(socket: net.Socket, a: Address): boolean {
   const list = (socket as net.Socket & { blockList?: net.BlockList }).blockList;
   return list ? list.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4') : false;
-}
-
-/** TCP_NODELAY and the keep-alive settings of `from`, set on `to` where they differ. */
-function copyStreamOptions(b: NativeBinding, from: number, to: number): void {
-  const c = b.constants;
-  const copy = (level: number, name: number): number => {
-    const v = b.getsockoptInt(from, level, name);
-    if (v >= 0 && v !== b.getsockoptInt(to, level, name)) b.setsockoptInt(to, level, name, v);
-    return v;
-  };
-  copy(c.SOL_TCP, c.TCP_NODELAY);
-  if (copy(c.SOL_SOCKET, c.SO_KEEPALIVE) > 0) {
-    copy(c.SOL_TCP, c.TCP_KEEPIDLE);
-    copy(c.SOL_TCP, c.TCP_KEEPINTVL);
-    copy(c.SOL_TCP, c.TCP_KEEPCNT);
-  }
 }
 
 /** noDelay / keepAlive, which the socket was created without (see socketOptions). */

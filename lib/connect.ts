@@ -13,11 +13,13 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { checkSocketOptions, connectSpec, normalizeArgs, type Callback, type ConnectSpec, type LookupFunction } from './args';
-import { attemptMultiple, attemptSingle, localDetails, type Address, type Plan } from './attempts';
+import { attemptMultiple, attemptSingle, connectingNatively, localDetails, track, type Address, type Plan } from './attempts';
 import { getBinding } from './binding';
 import type { NativeBinding } from '../types/binding';
 import { errInvalidAddressFamily, errInvalidIpAddress, errMissingArgs, exceptionWithHostPort } from './errors';
-import { attemptedAddresses, handleFd, handleOf, learnTcpHandleClass, setConnecting, tcpHandleOn } from './node-internals';
+import {
+  attemptedAddresses, connectHost, handleFd, handleOf, learnTcpHandleClass, netOriginals, setConnectHost, setConnecting, tcpHandleOn,
+} from './node-internals';
 import { warnUnavailable } from './scope';
 import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './policy';
 
@@ -85,6 +87,46 @@ function refuseWithoutAddon(options: Record<string, unknown>, cb: Callback | nul
 }
 
 /**
+ * node:net's Socket whose `connect()` opens a Multipath TCP connection, as
+ * connect() does (fallback to TCP when the kernel refuses MPTCP; the `mptcp`
+ * connect option). mptcp/net exports it as `Socket`. Callable without
+ * `new`, as net's is.
+ */
+class MptcpSocketClass extends net.Socket {
+  override connect(options: net.SocketConnectOpts & { mptcp?: MptcpMode }, connectionListener?: () => void): this;
+  override connect(port: number, host: string, connectionListener?: () => void): this;
+  override connect(port: number, connectionListener?: () => void): this;
+  override connect(path: string, connectionListener?: () => void): this;
+  override connect(...args: unknown[]): this {
+    connectSocket(this, args, true);
+    return this;
+  }
+}
+
+/**
+ * Gives a socket connect() returns (a genuine net.Socket) a `connect` of
+ * its own that connects over MPTCP in its mode, so that connecting it again
+ * (after a destroy, as net allows) is MPTCP too, and a second connect()
+ * while the first is under way fails as net's does.
+ */
+function connectOverMptcp(socket: net.Socket, mode: MptcpMode): void {
+  Object.defineProperty(socket, 'connect', {
+    configurable: true, writable: true, enumerable: false,
+    value: function connect(this: net.Socket, ...args: unknown[]): net.Socket {
+      return connectSocket(this, args, mode);
+    },
+  });
+}
+
+/** Makes a class callable without `new` (as net's function-style classes are). */
+export function callable<C extends abstract new (...args: never[]) => object>(cls: C): C {
+  return new Proxy(cls, { apply: (target, _this, args: unknown[]): object => Reflect.construct(target, args) as object });
+}
+
+export const MptcpSocket = callable(MptcpSocketClass);
+export type MptcpSocket = MptcpSocketClass;
+
+/**
  * Options for the net.Socket constructor, added to `into`; noDelay and
  * keepAlive are applied at connect.
  */
@@ -149,6 +191,7 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: C
   } else {
     socket = new net.Socket(socketOptions(options));
   }
+  connectOverMptcp(socket, mode);
   if (options.timeout) {
     try {
       socket.setTimeout(options.timeout as number);
@@ -165,6 +208,8 @@ function startPlan(b: NativeBinding, socket: net.Socket, opened: OpenedSocket, s
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
   const guess = guessFamily(spec);
+  // As net: the name connected to, which tls.connect({ socket }) verifies the certificate against.
+  if (!net.isIP(spec.host)) setConnectHost(socket, spec.host);
 
   const plan: Plan = {
     b, socket, mode, port: spec.port, host: spec.host,
@@ -172,6 +217,7 @@ function startPlan(b: NativeBinding, socket: net.Socket, opened: OpenedSocket, s
     noDelay: spec.noDelay, keepAlive: spec.keepAlive, keepAliveInitialDelay: spec.keepAliveInitialDelay,
     anchorFamily: guess, anchorUsed: false, current: null, lookedUp: false, done: false, hooked: false,
   };
+  track(plan);
   try {
     return begin(plan, opened, spec, options);
   } catch (err) {
@@ -289,9 +335,8 @@ function onLookupAll(plan: Plan, err: NodeJS.ErrnoException | null, addresses: d
 
 type SocketConnect = (this: net.Socket, ...args: unknown[]) => net.Socket;
 
-/** net's own Socket#connect, as it was when the library loaded (before the switch wraps it). */
-// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call/.apply on a socket
-const netConnect = net.Socket.prototype.connect as SocketConnect;
+/** net's own Socket#connect (before the switch wraps it). */
+const netConnect: SocketConnect = netOriginals(net).connect;
 
 /** net.connect() passes `socket.connect()` its already normalized [options, cb], marked by a symbol of net's. */
 function normalizedByNet(arg: unknown): arg is [Record<string, unknown>, Callback | null] {
@@ -316,6 +361,14 @@ const neverLookup = (): void => { /* the library connects the socket itself */ }
  */
 export function connectSocket(socket: net.Socket, args: unknown[], defaultMode: MptcpMode): net.Socket {
   const [options, cb] = normalizedByNet(args[0]) ? args[0] : normalizeArgs(args);
+  if (connectingNatively(socket)) {
+    // As net, whose second connect(2) on a connecting socket fails; the
+    // library's attempt under way is cancelled by the destroy.
+    if (cb) socket.once('connect', cb);
+    const host = typeof options.host === 'string' && options.host ? options.host : 'localhost';
+    process.nextTick(() => socket.destroy(exceptionWithHostPort(os.errno.EALREADY, 'connect', host, Number(options.port) || undefined)));
+    return socket;
+  }
   const isPath = options.path !== undefined && options.path !== null && options.path !== '';
   const parent = (socket as net.Socket & { _parent?: { connecting?: boolean } | null })._parent;
   if (isPath || options.port === undefined || parent?.connecting || (!socket.destroyed && handleFd(socket) >= 0)) {
@@ -328,7 +381,9 @@ export function connectSocket(socket: net.Socket, args: unknown[], defaultMode: 
     return netConnect.apply(socket, args);
   }
   const spec = connectSpec(options);
+  const host = connectHost(socket);
   netConnect.call(socket, { port: spec.port, host: 'mptcp.invalid', lookup: neverLookup, family: 4, autoSelectFamily: false });
+  setConnectHost(socket, host); // startPlan sets it for a name, as net does
   if (!b) {
     if (cb) socket.once('connect', cb);
     process.nextTick(() => socket.destroy(refusalError(os.errno.EPROTONOSUPPORT, reasonWithoutAddon(), spec.host, spec.port)));

@@ -8,8 +8,7 @@
 // so code that checks `x instanceof net.Socket` with this module as `net`
 // keeps working for sockets that http, tls or net made.
 import * as nodeNet from 'node:net';
-import { connect as mptcpConnect, connectSocket } from './connect';
-import type { MptcpMode } from './policy';
+import { callable, connect as mptcpConnect, MptcpSocket } from './connect';
 import { Server as MptcpServer, type ServerOptions } from './server';
 
 export * from 'node:net';
@@ -18,18 +17,10 @@ export * from 'node:net';
  * node:net's Socket whose `connect()` opens a Multipath TCP connection, as
  * mptcp.connect does (fallback to TCP when the kernel refuses MPTCP; the
  * `mptcp` connect option as elsewhere). `new Socket().connect(...)`, the
- * form pg, mysql2 and others use, is MPTCP too.
+ * form pg, mysql2 and others use, is MPTCP too, and so is a connect() after
+ * a destroy.
  */
-export class Socket extends nodeNet.Socket {
-  override connect(options: nodeNet.SocketConnectOpts & { mptcp?: MptcpMode }, connectionListener?: () => void): this;
-  override connect(port: number, host: string, connectionListener?: () => void): this;
-  override connect(port: number, connectionListener?: () => void): this;
-  override connect(path: string, connectionListener?: () => void): this;
-  override connect(...args: unknown[]): this {
-    connectSocket(this, args, true);
-    return this;
-  }
-
+class SocketClass extends MptcpSocket {
   /** Any net.Socket is an instance of this class (a subclass keeps the ordinary test). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return this === Socket ? value instanceof nodeNet.Socket : Function.prototype[Symbol.hasInstance].call(this, value);
@@ -37,13 +28,18 @@ export class Socket extends nodeNet.Socket {
 }
 
 /** node:net's Server, listening over Multipath TCP (mptcp.Server). */
-export class Server extends MptcpServer {
+class ServerClass extends MptcpServer {
   /** Any net.Server is an instance of this class (a subclass keeps the ordinary test). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return this === Server ? value instanceof nodeNet.Server : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 
+/** Callable without `new`, as net's classes are. */
+export const Socket = callable(SocketClass);
+export type Socket = SocketClass;
+export const Server = callable(ServerClass);
+export type Server = ServerClass;
 /** net's old name for Socket. */
 export const Stream = Socket;
 

@@ -103,7 +103,7 @@ export function beforeDestroy(socket: net.Socket, cancel: () => void): void {
 }
 
 /** The part of Node's TCP handle class (tcp_wrap) the library uses. */
-interface TcpHandle { open(fd: number): number; close(): void }
+export interface TcpHandle { open(fd: number): number; close(): void }
 type TcpHandleClass = new (type: number) => TcpHandle;
 
 /** Node's TCP handle class, learned from the first socket net opens on a descriptor. */
@@ -164,4 +164,85 @@ function openHandle(type: number, fd: number): TcpHandle | null {
   if (handle.open(fd) === 0) return handle;
   handle.close();
   return null;
+}
+
+// --------------------------------------------------- net's originals ----
+
+type SocketConnect = (this: net.Socket, ...args: unknown[]) => net.Socket;
+type ServerListen = (this: net.Server, ...args: unknown[]) => net.Server;
+type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number, flags?: number) => unknown;
+
+/** What the switch replaces, as net had it before any copy of the library loaded. */
+export interface NetOriginals {
+  connect: SocketConnect;
+  listen: ServerListen;
+  /** `net._createServerHandle`, which cluster's shared handles (SCHED_NONE) listen with. */
+  createServerHandle: CreateServerHandle;
+}
+
+/**
+ * net's own `Socket#connect`, `Server#listen` and `_createServerHandle`,
+ * kept process-wide (under a registered symbol) by the first copy of the
+ * library that loads, so that a second copy (another version elsewhere in
+ * node_modules) loaded after the switch is on still reaches net's own.
+ */
+export function netOriginals(netModule: typeof net): NetOriginals {
+  const g = globalThis as Record<symbol, NetOriginals | undefined>;
+  const key = Symbol.for('mptcp.net.originals');
+  g[key] ??= {
+    /* eslint-disable @typescript-eslint/unbound-method -- called with .call/.apply */
+    connect: netModule.Socket.prototype.connect as SocketConnect,
+    listen: netModule.Server.prototype.listen as ServerListen,
+    /* eslint-enable @typescript-eslint/unbound-method */
+    createServerHandle: (netModule as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle,
+  };
+  return g[key];
+}
+
+// ------------------------------------------------ what net remembers ----
+
+/** A symbol-keyed field net keeps on the socket, found by its description ('kSetNoDelay', ...). */
+function netSymbol(socket: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(socket).find((s) => s.description === description);
+}
+
+/**
+ * Applies to the socket's (new) descriptor what net applies after a connect
+ * of its own (afterConnect): the no-delay and keep-alive settings it keeps
+ * in `kSetNoDelay`, `kSetKeepAlive`, `kSetKeepAliveInitialDelay`, given to
+ * the constructor or by setNoDelay/setKeepAlive while connecting.
+ */
+export function reapplyStreamOptions(socket: net.Socket): void {
+  const s = socket as unknown as Record<symbol, unknown> & { _handle?: { setNoDelay?(on: boolean): number; setKeepAlive?(on: boolean, delaySecs: number): number } | null };
+  const h = s._handle;
+  if (!h) return;
+  const noDelay = netSymbol(s, 'kSetNoDelay');
+  const keepAlive = netSymbol(s, 'kSetKeepAlive');
+  const delay = netSymbol(s, 'kSetKeepAliveInitialDelay');
+  if (noDelay && s[noDelay] === true) h.setNoDelay?.(true);
+  if (keepAlive && s[keepAlive] === true) h.setKeepAlive?.(true, delay ? Number(s[delay]) || 0 : 0);
+}
+
+/** `socket._host`: the name net connected to (tls.connect's default servername for a socket it is given). */
+export function connectHost(socket: net.Socket): unknown {
+  return (socket as net.Socket & { _host?: unknown })._host;
+}
+
+export function setConnectHost(socket: net.Socket, host: unknown): void {
+  (socket as net.Socket & { _host?: unknown })._host = host;
+}
+
+// ------------------------------------------------------------ cluster ----
+
+/**
+ * In a cluster worker whose server listens on a listener of its own (not
+ * through the primary): tells the primary, as net's cluster path does once
+ * the primary's handle listens, so that `worker.on('listening')` and
+ * `cluster.on('listening')` fire there. The message is cluster's own
+ * internal one ({ cmd: 'NODE_CLUSTER', act: 'listening', ... }).
+ */
+export function announceListening(server: net.Server, send: ((message: unknown) => boolean) | undefined): void {
+  const a = server.address();
+  if (!send || !a || typeof a === 'string') return;
+  send({ cmd: 'NODE_CLUSTER', act: 'listening', addressType: a.family === 'IPv6' ? 6 : 4, address: a.address, port: a.port, seq: 0 });
 }

@@ -9,9 +9,11 @@
 // at all. Nothing outside this process is touched (no LD_PRELOAD); cluster
 // workers and worker threads load it again through the execArgv /
 // NODE_OPTIONS Node passes them.
-import * as net from 'node:net';
+// The module object itself (not an import namespace): _createServerHandle is assigned on it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import net = require('node:net');
 import { connectSocket } from './connect';
-import { listenOver } from './server';
+import { createServerHandleOver, listenOver } from './server';
 import { announceToWorkers, coversClients, coversServers, parseScope, setActiveScope, warnUnavailable, type Scope } from './scope';
 import { getBinding } from './binding';
 
@@ -31,6 +33,8 @@ function install(scope: Scope): void {
       listenOver(this, args, true);
       return this;
     } as typeof net.Server.prototype.listen;
+    // A cluster primary's shared handles (SCHED_NONE) are made by this one.
+    (net as { _createServerHandle?: typeof createServerHandleOver })._createServerHandle = createServerHandleOver;
     announceToWorkers();
   }
   if (coversClients(scope)) {

@@ -18,7 +18,9 @@ import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { normalizeArgs, toNumber } from './args';
 import { getBinding } from './binding';
-import { learnTcpHandleClassFrom, listeningGeneration, tcpHandleClassKnown, tcpServerHandleOn } from './node-internals';
+import {
+  announceListening, learnTcpHandleClassFrom, listeningGeneration, netOriginals, tcpHandleClassKnown, tcpServerHandleOn, type TcpHandle,
+} from './node-internals';
 import { isClusterWorker, primaryListensOverMptcp, warnUnavailable } from './scope';
 import { validatePort } from './validators';
 import type { NativeBinding } from '../types/binding';
@@ -142,8 +144,8 @@ export function listen<S extends net.Server>(server: S, ...args: unknown[]): S {
   return server;
 }
 
-// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call/.apply on a server
-const baseListen = net.Server.prototype.listen as (this: net.Server, ...args: unknown[]) => net.Server;
+/** net's own Server#listen (before the switch wraps it). */
+const baseListen = netOriginals(net).listen;
 
 /**
  * A listen over MPTCP with `server.listen()`'s arguments; what is not a TCP
@@ -162,8 +164,19 @@ export function listenOver(server: net.Server, args: unknown[], defaultMode: Mpt
   const b = getBinding();
   const worker = isTcp && mode !== false && isClusterWorker();
   const shared = worker && options.exclusive !== true && options.reusePort !== true;
-  if (!isTcp || mode === false || (!b && mode !== 'require') || (shared && primaryListensOverMptcp())) {
+  const viaPrimary = shared && b !== null && primaryListensOverMptcp();
+  if (!isTcp || mode === false || (!b && mode !== 'require') || viaPrimary) {
     if (isTcp && mode !== false && !b) warnUnavailable();
+    if (viaPrimary && mode === 'require') {
+      // The primary makes the listener, falling back to TCP where MPTCP is
+      // refused: 'require' is checked here (the same namespace's kernel).
+      const probe = openStream(b, 4, 'require');
+      if (probe.fd < 0) {
+        process.nextTick(() => server.emit('error', refusalError(probe.errno, reasonForErrno(probe.errno), options.host as string | undefined, Number(options.port) || 0)));
+        return;
+      }
+      b.close(probe.fd);
+    }
     baseListen.apply(server, args);
     return;
   }
@@ -209,6 +222,9 @@ export function listenOver(server: net.Server, args: unknown[], defaultMode: Mpt
     reusePort: options.reusePort === true || shared,
     mode,
   };
+  // A worker's shared listen on a listener of its own tells the primary, as
+  // net's cluster path does (cluster's 'listening' events).
+  if (shared) server.once('listening', () => announceListening(server, process.send?.bind(process)));
   if (!b) {
     const reason = reasonWithoutAddon();
     process.nextTick(() => server.emit('error', refusalError(os.errno.EPROTONOSUPPORT, reason, options.host as string | undefined, port)));
@@ -258,11 +274,15 @@ function openAndBind(b: NativeBinding, address: string, family: 4 | 6, spec: Lis
   return { fd, address };
 }
 
-function bindAndListen(b: NativeBinding, server: net.Server, address: string | null, family: 4 | 6, spec: ListenSpec): void {
+/**
+ * Binds an MPTCP listening socket as net's createServerHandle binds one
+ * (no host: dual-stack "::", or 0.0.0.0 where IPv6 cannot be bound; as in
+ * libuv, EADDRINUSE on "::" is reported, not retried on IPv4) and wraps it in
+ * a listening-type TCP handle of net's class, which owns it from then on.
+ */
+function boundHandle(b: NativeBinding, address: string | null, family: 4 | 6, spec: ListenSpec): { handle: TcpHandle; address: string } | { failed: Exclude<Bound, { fd: number }> } {
   let bound: Bound;
   if (address === null) {
-    // No host: dual-stack "::", or 0.0.0.0 where IPv6 cannot be bound. As in
-    // libuv, EADDRINUSE on "::" is reported (at listen), not retried on IPv4.
     bound = openAndBind(b, '::', 6, spec);
     if ('errno' in bound && !bound.refused && bound.errno !== os.errno.EADDRINUSE) {
       bound = openAndBind(b, '0.0.0.0', 4, spec);
@@ -270,26 +290,7 @@ function bindAndListen(b: NativeBinding, server: net.Server, address: string | n
   } else {
     bound = openAndBind(b, address, family, spec);
   }
-  if ('errno' in bound) {
-    const err = bound.refused
-      ? refusalError(bound.errno, reasonForErrno(bound.errno), bound.address, spec.port)
-      : uvExceptionWithHostPort(bound.errno, 'listen', bound.address, spec.port);
-    process.nextTick(() => server.emit('error', err));
-    return;
-  }
-  // net makes the one listen(2) call (a second one would announce the
-  // listener to the path manager twice: two listenerCreated events, one
-  // listenerClosed). A listen(2) failure then comes from net, which knows no
-  // address for a descriptor: the error is given the address and port, as
-  // net gives them for a listen of its own, before anyone else sees it.
-  const where = bound.address;
-  const onError = (err: Error & { syscall?: string; address?: string | null; port?: number }): void => {
-    if (err.syscall === 'listen' && err.address == null && !err.message.includes(where)) {
-      err.address = where;
-      err.port = spec.port;
-      err.message += ` ${where}:${spec.port}`;
-    }
-  };
+  if ('errno' in bound) return { failed: bound };
   if (!tcpHandleClassKnown()) {
     const probe = b.socket(4, b.constants.IPPROTO_TCP);
     if (probe >= 0) learnTcpHandleClassFrom(net.Socket, probe);
@@ -298,17 +299,59 @@ function bindAndListen(b: NativeBinding, server: net.Server, address: string | n
   if (!handle) {
     // No handle could take it: the descriptor is still ours.
     b.close(bound.fd);
-    const err = uvExceptionWithHostPort(os.errno.EBADF, 'listen', where, spec.port);
+    return { failed: { errno: os.errno.EBADF, syscall: 'listen', address: bound.address } };
+  }
+  return { handle, address: bound.address };
+}
+
+function bindAndListen(b: NativeBinding, server: net.Server, address: string | null, family: 4 | 6, spec: ListenSpec): void {
+  const r = boundHandle(b, address, family, spec);
+  if ('failed' in r) {
+    const f = r.failed;
+    const err = f.refused
+      ? refusalError(f.errno, reasonForErrno(f.errno), f.address, spec.port)
+      : uvExceptionWithHostPort(f.errno, 'listen', f.address, spec.port);
     process.nextTick(() => server.emit('error', err));
     return;
   }
+  // net makes the one listen(2) call (a second one would announce the
+  // listener to the path manager twice: two listenerCreated events, one
+  // listenerClosed). A listen(2) failure then comes from net, which knows no
+  // address for a handle: the error is given the address and port, as net
+  // gives them for a listen of its own, before anyone else sees it.
+  const where = r.address;
+  const onError = (err: Error & { syscall?: string; address?: string | null; port?: number }): void => {
+    if (err.syscall === 'listen' && err.address == null && !err.message.includes(where)) {
+      err.address = where;
+      err.port = spec.port;
+      err.message += ` ${where}:${spec.port}`;
+    }
+  };
   server.prependOnceListener('error', onError);
   server.once('listening', () => server.removeListener('error', onError));
   try {
-    baseListen.call(server, handle, spec.backlog);
+    baseListen.call(server, r.handle, spec.backlog);
   } catch (err) {
     server.removeListener('error', onError);
-    handle.close();
+    r.handle.close();
     throw err;
   }
+}
+
+/** cluster's UV_TCP_IPV6ONLY flag of createServerHandle. */
+const kUvTcpIpv6Only = 1;
+
+/**
+ * `net._createServerHandle` over MPTCP, for the switch in a cluster primary:
+ * the shared handles of cluster's SCHED_NONE policy are made with it (the
+ * round-robin policy listens with Server#listen). Same contract as net's: a
+ * bound handle, or a negative errno. Descriptors go to net's own.
+ */
+export function createServerHandleOver(address: string | null, port: number, addressType: number, fd?: number, flags?: number): unknown {
+  const original = netOriginals(net).createServerHandle;
+  const b = getBinding();
+  if ((typeof fd === 'number' && fd >= 0) || !b) return original(address, port, addressType, fd, flags);
+  const spec: ListenSpec = { port, backlog: 511, ipv6Only: ((flags ?? 0) & kUvTcpIpv6Only) !== 0, reusePort: false, mode: true };
+  const r = boundHandle(b, address || null, addressType === 6 ? 6 : 4, spec);
+  return 'failed' in r ? -r.failed.errno : r.handle;
 }

@@ -128,3 +128,14 @@ export async function stuckListener(): Promise<{ port: number; stop: () => void 
     py.stdout!.once('data', (d) => resolve({ port: Number(String(d).trim()), stop: () => py.stdin!.end() }));
   });
 }
+
+/**
+ * The environment for a program that is not Node (curl, python3, mptcpize):
+ * without the sanitizer preload of an ASan test run (LD_PRELOAD, ASAN_OPTIONS,
+ * UBSAN_OPTIONS), which is meant for the addon, not for other binaries.
+ */
+export function externalEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (k !== 'LD_PRELOAD' && k !== 'ASAN_OPTIONS' && k !== 'UBSAN_OPTIONS') out[k] = v;
+  return out;
+}

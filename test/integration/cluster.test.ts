@@ -18,7 +18,7 @@ const root = path.join(__dirname, '..', '..');
 const fixture = path.join(root, 'test', 'fixtures', 'cluster-app.cjs');
 
 type Report = { pid: number; port?: number; error?: string; syscall?: string; socketsBefore?: number; socketsAfter?: number };
-interface Cluster { primary: number; workers: Report[]; child: ChildProcess }
+interface Cluster { primary: number; workers: Report[]; listening: { pid: number; port: number }[]; child: ChildProcess }
 
 const running = new Set<ChildProcess>();
 afterEach(async () => {
@@ -30,8 +30,8 @@ afterEach(async () => {
   running.clear();
 });
 
-async function startCluster(mode: string, port: number, flags: string[] = []): Promise<Cluster> {
-  const child = spawn(process.execPath, [...flags, fixture], { cwd: root, env: { ...process.env, MODE: mode, PORT: String(port) }, stdio: ['pipe', 'pipe', 'inherit'] });
+async function startCluster(mode: string, port: number, flags: string[] = [], env: Record<string, string> = {}): Promise<Cluster> {
+  const child = spawn(process.execPath, [...flags, fixture], { cwd: root, env: { ...process.env, MODE: mode, PORT: String(port), ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   running.add(child);
   const line = await readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
   return { ...(JSON.parse(line.value as string) as Omit<Cluster, 'child'>), child };
@@ -88,8 +88,23 @@ describe.skipIf(!supported)(`cluster${skipReason ? ` (skipped: ${skipReason})` :
       const served = await requests(port, 40);
       expect(served.every((r) => r.mptcp), JSON.stringify(served)).toBe(true);
       expect([...new Set(served.map((r) => r.pid))].sort()).toEqual(workerPids);
+      // The primary heard of each worker's listen ('listening'), as with net, where net's path tells it:
+      // always through the primary, and for a worker's own shared-mode listener; not for reusePort (exclusive).
+      const told = !mode.endsWith('-reuseport');
+      expect(c.listening.map((l) => l.pid).sort()).toEqual(told ? workerPids : []);
+      if (told) expect(c.listening.every((l) => l.port === port)).toBe(true);
     }, 30_000);
   }
+
+  it("cluster's SCHED_NONE policy under the switch: the primary's shared handle is MPTCP", async () => {
+    const c = await startCluster('plain', await freePort(), ['--require', 'mptcp/register'], { NODE_CLUSTER_SCHED_POLICY: 'none' });
+    const port = c.workers[0].port!;
+    expect(c.workers.every((w) => w.port === port), JSON.stringify(c.workers)).toBe(true);
+    expect(mptcpListenerPids(port).length).toBeGreaterThan(0);
+    const served = await requests(port, 10);
+    expect(served.every((r) => r.mptcp), JSON.stringify(served)).toBe(true);
+    expect(served.every((r) => c.workers.some((w) => w.pid === r.pid))).toBe(true);
+  }, 30_000);
 
   for (const [how, mode, flags] of [['mptcp.listen', 'lib', []], ['plain listen under mptcp/register', 'plain', ['--require', 'mptcp/register']]] as const) {
     it(`a failed listen in a worker (${how}) leaves no socket open, and the port refuses afterwards`, async () => {

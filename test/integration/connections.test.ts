@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { mptcp, recordingServer, skipReason, supported } from '../helpers/net';
+import { externalEnv, mptcp, recordingServer, skipReason, supported } from '../helpers/net';
 
 const peer = path.join(__dirname, '..', 'fixtures', 'mptcp-peer.py');
 const root = process.getuid?.() === 0;
@@ -39,7 +39,7 @@ const ends = (c: mptcp.Connection): { local: string; remote: string } => ({
 describe.skipIf(!supported)(`connections()${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it("lists this process's connections and a Python process's, as ss -M does, tokens as getInfo gives them", async () => {
     const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
-    const py = spawn('python3', [peer, 'server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const py = spawn('python3', [peer, 'server'], { env: externalEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const [pyPortLine] = await once(readline.createInterface({ input: py.stdout! }), 'line') as [string];
       const pyPort = Number(pyPortLine);
@@ -111,7 +111,10 @@ describe.skipIf(!supported)(`connections()${skipReason ? ` (skipped: ${skipReaso
       const s = await new Promise<net.Socket>((resolve) => { const c = mptcp.connect(rec.port, '127.0.0.1', () => resolve(c)); });
       s.write('x');
       await new Promise((r) => setTimeout(r, 50));
-      const [mine] = await mptcp.connections({ port: s.localPort!, address: '127.0.0.1', subflows: true });
+      // Both ends match the port (the client's local port is the accepted socket's remote one): take ours.
+      const both = await mptcp.connections({ port: s.localPort!, address: '127.0.0.1', subflows: true });
+      expect(both).toHaveLength(2);
+      const mine = both.find((c) => c.localPort === s.localPort)!;
       expect(mine.subflows).toHaveLength(1);
       const [sf] = mine.subflows!;
       const own = mptcp.getSubflows(s)[0];

@@ -198,3 +198,111 @@ describe.skipIf(!supported)(`connect options net.connect honours${skipReason ? `
     }
   });
 });
+
+describe.skipIf(!supported)(`as net does it, on the native path too${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  type Lookup = NonNullable<nodeNet.TcpNetConnectOpts['lookup']>;
+  /** A name resolving to 127.0.0.2 then 127.0.0.1: the winner is a descriptor of its own (the native path). */
+  const twoAddresses = ((_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) =>
+    process.nextTick(cb, null, [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }])) as unknown as Lookup;
+
+  it('a second connect() while the first is under way fails with EALREADY (a catchable error, no crash)', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '0.0.0.0']);
+    try {
+      for (const make of [() => new mnet.Socket(), () => null]) {
+        const first = { port: rec.port, host: 'two.test', lookup: twoAddresses, autoSelectFamily: true };
+        const s = make() ?? mptcp.connect(first);
+        if (s instanceof mnet.Socket && !s.connecting) s.connect(first);
+        s.connect(rec.port, '127.0.0.1');
+        const [err] = await once(s, 'error') as [NodeJS.ErrnoException];
+        expect(err).toMatchObject({ code: 'EALREADY', syscall: 'connect' });
+        await once(s, 'close');
+      }
+      // Nothing was left half-open on the server.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(rec.sockets.every((x) => x.destroyed || x.readableEnded || !x.writable) || rec.sockets.length === 0).toBe(true);
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it("a socket connect() returned, connected again after a destroy, is MPTCP again (the server's side)", async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
+    try {
+      const s = mptcp.connect(rec.port, '127.0.0.1');
+      expect(Object.getPrototypeOf(s)).toBe(nodeNet.Socket.prototype);
+      await once(s, 'connect');
+      s.destroy();
+      await once(s, 'close');
+      s.connect(rec.port, '127.0.0.1');
+      expect((await echo(s, 'again')).data.toString()).toBe('again');
+      expect(rec.accepted).toEqual([true, true]);
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it("the constructor's noDelay / keepAlive reach the connection a native attempt won", async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '0.0.0.0']);
+    try {
+      const c = binding.constants;
+      const s = new mnet.Socket({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 9000 } as nodeNet.SocketConstructorOpts);
+      s.connect({ port: rec.port, host: 'two.test', lookup: twoAddresses, autoSelectFamily: true });
+      await once(s, 'connect');
+      const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_NODELAY)).toBe(1);
+      expect(binding.getsockoptInt(fd, c.SOL_SOCKET, c.SO_KEEPALIVE)).toBe(1);
+      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_KEEPIDLE)).toBe(9);
+      expect((await echo(s, 'ka')).mptcp).toBe(true);
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it("'connectionAttempt' and 'connectionAttemptFailed' come as net's do for a single native attempt", async () => {
+    const seen = (s: nodeNet.Socket): Promise<string[]> => new Promise((resolve) => {
+      const events: string[] = [];
+      s.on('connectionAttempt', (a: string) => events.push(`attempt ${a}`));
+      s.on('connectionAttemptFailed', (a: string, _p: number, _f: number, e: NodeJS.ErrnoException) => events.push(`failed ${a} ${e.code}`));
+      s.on('error', (e: NodeJS.ErrnoException) => { events.push(`error ${e.code}`); resolve(events); });
+    });
+    const port = await new Promise<number>((resolve) => { const t = nodeNet.createServer().listen(0, '127.0.0.1', () => { const p = (t.address() as nodeNet.AddressInfo).port; t.close(() => resolve(p)); }); });
+    const one = ((_h: string, _o: unknown, cb: (e: null, a: string, f: number) => void) => process.nextTick(cb, null, '::1', 6)) as unknown as Lookup;
+    const options = { port, host: 'one.test', lookup: one, autoSelectFamily: false };
+    expect(await seen(mptcp.connect(options))).toEqual(await seen(nodeNet.connect(options)));
+  });
+
+  it('Socket and Server are callable without new, as net\'s are', () => {
+    const s = (mnet.Socket as unknown as (o?: object) => nodeNet.Socket)();
+    expect(s).toBeInstanceOf(nodeNet.Socket);
+    expect(s.connect).toBe(mnet.Socket.prototype.connect);
+    s.destroy();
+    expect((mnet.Server as unknown as () => nodeNet.Server)()).toBeInstanceOf(mptcp.Server);
+  });
+
+  it("tls.connect({ socket }) checks the certificate against the name the socket connected to, as with net", async () => {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const fs = require('node:fs') as typeof import('node:fs');
+    const os = require('node:os') as typeof import('node:os');
+    const path = require('node:path') as typeof import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-host-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k'), '-out', path.join(dir, 'c'), '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+    const cert = fs.readFileSync(path.join(dir, 'c'));
+    const server = tls.createServer({ key: fs.readFileSync(path.join(dir, 'k')), cert }, (s) => s.end('ok'));
+    fs.rmSync(dir, { recursive: true });
+    mptcp.listen(server, 0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as nodeNet.AddressInfo).port;
+    try {
+      for (const raw of [new mnet.Socket().connect({ port, host: 'localhost', family: 4 }), mptcp.connect({ port, host: 'localhost', family: 4 })]) {
+        const t = tls.connect({ socket: raw, ca: cert });
+        await once(t, 'secureConnect');
+        expect(t.authorized).toBe(true);
+        expect(mptcp.isMptcp(t)).toBe(true);
+        t.destroy();
+      }
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -23,7 +23,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mptcp, recordingServer, skipReason, supported } from '../helpers/net';
+import { externalEnv, mptcp, recordingServer, skipReason, supported } from '../helpers/net';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(root, 'test/fixtures');
@@ -71,7 +71,7 @@ async function listenMptcp<S extends net.Server>(server: S): Promise<S> {
 
 /** Runs a command to completion, `input` on its stdin. */
 function run(cmd: string, args: string[], input?: Buffer | string, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  const child = spawn(cmd, args, { env: env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { env: cmd === process.execPath ? env ?? process.env : externalEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   const out: Buffer[] = [];
   let err = '';
@@ -90,7 +90,7 @@ function run(cmd: string, args: string[], input?: Buffer | string, env?: NodeJS.
 
 /** A long-running child whose stdout lines are collected; `line(re)` waits for the first line matching (match[0]: the whole line when `re` spans it). */
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; lines: string[]; line: (re: RegExp) => Promise<RegExpMatchArray> } {
-  const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd: root, env: cmd === process.execPath ? env : externalEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const lines: string[] = [];
   let stderr = '';
