@@ -12,9 +12,10 @@
 // Usage: npm run bench [-- --json] [-- --quick] [-- --only=throughput,latency,calls]
 //   --json            print the results as JSON instead of tables
 //   --quick           ~30 s run (also BENCH_QUICK=1)
-//   --only=LIST       run only these phases: throughput,latency,calls,pm (also BENCH_ONLY)
+//   --only=LIST       run only these phases: throughput,latency,calls,pm,diag (also BENCH_ONLY)
 // Env overrides: BENCH_ROUNDS, BENCH_MIB (per transfer), BENCH_CHUNK_KIB,
-//   BENCH_LAT_N (connects per mode), BENCH_CALLS (timed calls per function).
+//   BENCH_LAT_N (connects per mode), BENCH_CALLS (timed calls per function),
+//   BENCH_DIAG_CONNS (connections open for the connections() phase).
 //
 // Layout: run/config.mjs (settings, targets, modes), run/peers.mjs (peer
 // processes), one module per phase (run/throughput.mjs, latency.mjs,
@@ -28,12 +29,13 @@ import { throughputPhase } from './run/throughput.mjs';
 import { latencyPhase } from './run/latency.mjs';
 import { callsPhase } from './run/calls.mjs';
 import { pmPhase } from './run/pm.mjs';
+import { diagPhase } from './run/diag.mjs';
 import { modeCheck, printTables, summarize } from './run/report.mjs';
 
 const require = createRequire(import.meta.url);
 const m = require('../dist/index.js');
 
-const PHASES = { throughput: throughputPhase, latency: latencyPhase, calls: callsPhase, pm: pmPhase };
+const PHASES = { throughput: throughputPhase, latency: latencyPhase, calls: callsPhase, pm: pmPhase, diag: diagPhase };
 
 async function main() {
   const t0 = Date.now();

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { benchArgs, envNumber, makeLog, which } from '../common.mjs';
 
-export const PHASES = ['throughput', 'latency', 'calls', 'pm'];
+export const PHASES = ['throughput', 'latency', 'calls', 'pm', 'diag'];
 const args = benchArgs(process.argv.slice(2), 'BENCH', PHASES);
 export const JSON_OUT = args.json;
 export const QUICK = args.quick;

@@ -136,6 +136,17 @@ export function printTables(result) {
     out.push('');
   }
 
+  const d = result.diag;
+  if (d) {
+    out.push(`5. connections() with ${d.connections} MPTCP connections open (${d.mptcpSockets} MPTCP sockets listed; ss listed ${d.ssSockets}), ms/call over ${d.rounds} calls`);
+    out.push(table(['call', 'median', 'best', 'worst'],
+      Object.entries(d.stats).map(([name, s]) => [name, f(s.usMedian / 1e3, 2), f(s.usMin / 1e3, 2), f(s.usMax / 1e3, 2)]), 'lrrr'));
+    const r = (a, b) => f(d.stats[a].usMedian / d.stats[b].usMedian, 3);
+    out.push(`connections() / one ss -Mni process: whole table ${r('connections() (whole table)', 'ref: one `ss -Mni` process (whole table)')}, ` +
+      `one connection by port ${r('connections({ port })', 'ref: one `ss -Mni sport/dport = :P` process')}`);
+    out.push('');
+  }
+
   out.push('Summary (pass/fail is informative only)');
   out.push(table(['metric', 'measured', 'target', 'pass/fail'],
     result.summary.map((r) => [r.metric, typeof r.measured === 'number' ? f(r.measured, 3) : yesNo(r.measured), r.target, passText(r.pass)]),
