@@ -90,4 +90,29 @@ describe(`Node ${process.version} internals used by the library`, () => {
     s.destroy();
     await new Promise((r) => server.close(r));
   });
+
+  it("kSetNoDelay / kSetKeepAlive / kSetKeepAliveInitialDelay: what net applies after its connect (reapplyStreamOptions)", () => {
+    const s = new net.Socket({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 5000 } as net.SocketConstructorOpts);
+    const byName = Object.fromEntries(Object.getOwnPropertySymbols(s).map((k) => [k.description, (s as unknown as Record<symbol, unknown>)[k]]));
+    expect(byName, "net.Socket no longer keeps kSetNoDelay/kSetKeepAlive: constructor noDelay/keepAlive would be lost on a native connect")
+      .toMatchObject({ kSetNoDelay: true, kSetKeepAlive: true, kSetKeepAliveInitialDelay: 5 });
+    s.destroy();
+  });
+
+  it("_host: the name a connect resolved (tls.connect's default for a socket it is given)", async () => {
+    const server = net.createServer((c) => c.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const s = net.connect({ port: (server.address() as net.AddressInfo).port, host: 'localhost', family: 4 });
+    expect(internals.connectHost(s), 'net.Socket#_host is gone: tls.connect({ socket }) would check the wrong name').toBe('localhost');
+    await once(s, 'connect');
+    s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('net._createServerHandle: a writable export of net that cluster\'s shared handles use', () => {
+    const d = Object.getOwnPropertyDescriptor(require('node:net'), '_createServerHandle');
+    expect(d, 'net._createServerHandle is gone: SCHED_NONE cluster listeners would stay plain TCP under the switch').toMatchObject({ writable: true });
+    expect(typeof d!.value).toBe('function');
+    expect(internals.netOriginals(require('node:net')).createServerHandle).toBe(d!.value);
+  });
 });
