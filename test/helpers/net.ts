@@ -1,10 +1,12 @@
 // Shared helpers for the integration tests: real sockets on loopback, every
 // helper closes what it opens and waits for 'close'.
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
 /** The package as users get it (compiled dist/, loaded through its CommonJS entry). */
@@ -138,4 +140,30 @@ export function externalEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proces
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) if (k !== 'LD_PRELOAD' && k !== 'ASAN_OPTIONS' && k !== 'UBSAN_OPTIONS') out[k] = v;
   return out;
+}
+
+let certCache: { key: Buffer; cert: Buffer } | null = null;
+
+/** A self-signed certificate for localhost and 127.0.0.1 (openssl, made once per test file). */
+export function selfSignedCert(): { key: Buffer; cert: Buffer } {
+  if (certCache) return certCache;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
+      '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore', env: externalEnv() });
+    certCache = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+    return certCache;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A port free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
 }

@@ -4,19 +4,15 @@
 // http/https server made to listen with mptcp.listen, which records
 // isMptcp(req.socket) for each request: the server-side proof that the
 // client used MPTCP. Bodies are echoed back and checked.
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type * as tls from 'node:tls';
 import * as undici from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mptcp, openFds, skipReason, stuckListener, supported } from '../helpers/net';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mptcp, openFds, selfSignedCert, skipReason, stuckListener, supported } from '../helpers/net';
 
 interface Seen { mptcp: boolean; remotePort: number; servername: string | false | undefined; method: string; url: string; body: string }
 
@@ -85,18 +81,9 @@ function get(mod: typeof http | typeof https, options: https.RequestOptions, bod
   });
 }
 
-let dir: string;
 let key: Buffer;
 let cert: Buffer;
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-agents-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
-    '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-  key = fs.readFileSync(path.join(dir, 'key.pem'));
-  cert = fs.readFileSync(path.join(dir, 'cert.pem'));
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+beforeAll(() => ({ key, cert } = selfSignedCert()));
 
 describe('agent and connector arguments', () => {
   it('the classes are http.Agent / https.Agent subclasses, exported frozen-shaped as mptcp.http / mptcp.https', () => {

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mptcp, skipReason, supported } from '../helpers/net';
+import { freePort, mptcp, skipReason, supported } from '../helpers/net';
 
 const root = path.join(__dirname, '..', '..');
 const fixture = path.join(root, 'test', 'fixtures', 'cluster-app.cjs');
@@ -37,14 +37,6 @@ async function startCluster(mode: string, port: number, flags: string[] = [], en
   return { ...(JSON.parse(line.value as string) as Omit<Cluster, 'child'>), child };
 }
 
-/** A port free right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** `count` requests on new connections from an MPTCP client: who served each, and was it MPTCP there. */
 async function requests(port: number, count: number): Promise<{ pid: number; mptcp: boolean }[]> {

@@ -9,13 +9,24 @@ import * as nodeNet from 'node:net';
 import { createRequire } from 'node:module';
 import * as tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { echo, mptcp, recordingServer, skipReason, supported } from '../helpers/net';
+import { echo, mptcp, recordingServer, selfSignedCert, skipReason, supported } from '../helpers/net';
 
 const require = createRequire(import.meta.url);
 const mnet = require('mptcp/net') as typeof import('../../lib/net');
 /** node:net's exports as CommonJS users see them. */
 const netExports = require('node:net') as Record<string, unknown>;
 const binding = require('node-gyp-build')(require('node:path').join(__dirname, '..', '..')) as import('../../types/binding').NativeBinding;
+
+/** Once connected: TCP_NODELAY and keep-alive (idle `idleSecs`) on the connection's descriptor, which is MPTCP. */
+async function expectStreamOptions(s: nodeNet.Socket, idleSecs: number): Promise<void> {
+  const c = binding.constants;
+  await once(s, 'connect');
+  const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+  expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_NODELAY)).toBe(1);
+  expect(binding.getsockoptInt(fd, c.SOL_SOCKET, c.SO_KEEPALIVE)).toBe(1);
+  expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_KEEPIDLE)).toBe(idleSecs);
+  expect((await echo(s, 'opts')).mptcp).toBe(true);
+}
 
 describe('mptcp/net exports', () => {
   it("every name of node:net, node:net's own objects except the MPTCP ones", async () => {
@@ -93,18 +104,11 @@ describe.skipIf(!supported)(`mptcp/net over MPTCP${skipReason ? ` (skipped: ${sk
   });
 
   it('TLS over a Socket connected later: tls.connect({ socket })', async () => {
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const fs = require('node:fs') as typeof import('node:fs');
-    const os = require('node:os') as typeof import('node:os');
-    const path = require('node:path') as typeof import('node:path');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-dropin-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k'), '-out', path.join(dir, 'c'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
     const seen: boolean[] = [];
-    const server = tls.createServer({ key: fs.readFileSync(path.join(dir, 'k')), cert: fs.readFileSync(path.join(dir, 'c')) }, (s) => {
+    const server = tls.createServer(selfSignedCert(), (s) => {
       seen.push(mptcp.isMptcp(s));
       s.pipe(s);
     });
-    fs.rmSync(dir, { recursive: true });
     mptcp.listen(server, 0, '127.0.0.1');
     await once(server, 'listening');
     const raw = new mnet.Socket().connect((server.address() as nodeNet.AddressInfo).port, '127.0.0.1');
@@ -121,17 +125,11 @@ describe.skipIf(!supported)(`mptcp/net over MPTCP${skipReason ? ` (skipped: ${sk
   it('setNoDelay / setKeepAlive while connecting reach the connection (also when another descriptor won)', async () => {
     const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
     try {
-      const c = binding.constants;
       // Two addresses: the winner is a descriptor of its own, moved onto the socket's.
       const s = mptcp.connect({ port: rec.port, host: 'two.test', autoSelectFamily: true, lookup: (_h, _o, cb) => (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }]) });
       s.setNoDelay(true);
       s.setKeepAlive(true, 7000);
-      await once(s, 'connect');
-      const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
-      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_NODELAY)).toBe(1);
-      expect(binding.getsockoptInt(fd, c.SOL_SOCKET, c.SO_KEEPALIVE)).toBe(1);
-      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_KEEPIDLE)).toBe(7);
-      expect((await echo(s, 'opts')).mptcp).toBe(true);
+      await expectStreamOptions(s, 7);
     } finally {
       await rec.close();
     }
@@ -244,15 +242,9 @@ describe.skipIf(!supported)(`as net does it, on the native path too${skipReason 
   it("the constructor's noDelay / keepAlive reach the connection a native attempt won", async () => {
     const rec = await recordingServer(() => mptcp.createServer(), [0, '0.0.0.0']);
     try {
-      const c = binding.constants;
       const s = new mnet.Socket({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 9000 } as nodeNet.SocketConstructorOpts);
       s.connect({ port: rec.port, host: 'two.test', lookup: twoAddresses, autoSelectFamily: true });
-      await once(s, 'connect');
-      const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
-      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_NODELAY)).toBe(1);
-      expect(binding.getsockoptInt(fd, c.SOL_SOCKET, c.SO_KEEPALIVE)).toBe(1);
-      expect(binding.getsockoptInt(fd, c.SOL_TCP, c.TCP_KEEPIDLE)).toBe(9);
-      expect((await echo(s, 'ka')).mptcp).toBe(true);
+      await expectStreamOptions(s, 9);
     } finally {
       await rec.close();
     }
@@ -280,16 +272,8 @@ describe.skipIf(!supported)(`as net does it, on the native path too${skipReason 
   });
 
   it("tls.connect({ socket }) checks the certificate against the name the socket connected to, as with net", async () => {
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const fs = require('node:fs') as typeof import('node:fs');
-    const os = require('node:os') as typeof import('node:os');
-    const path = require('node:path') as typeof import('node:path');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-host-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k'), '-out', path.join(dir, 'c'), '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
-    const cert = fs.readFileSync(path.join(dir, 'c'));
-    const server = tls.createServer({ key: fs.readFileSync(path.join(dir, 'k')), cert }, (s) => s.end('ok'));
-    fs.rmSync(dir, { recursive: true });
+    const { key, cert } = selfSignedCert();
+    const server = tls.createServer({ key, cert }, (s) => s.end('ok'));
     mptcp.listen(server, 0, '127.0.0.1');
     await once(server, 'listening');
     const port = (server.address() as nodeNet.AddressInfo).port;

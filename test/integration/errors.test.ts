@@ -5,7 +5,7 @@ import * as dns from 'node:dns';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { mptcp, openFds, skipReason, stuckListener, supported, trace } from '../helpers/net';
+import { freePort, mptcp, openFds, skipReason, stuckListener, supported, trace } from '../helpers/net';
 
 function thrown(fn: () => unknown): { name: string; code: unknown; message: string } | 'no throw' {
   try {
@@ -74,13 +74,6 @@ describe.skipIf(!supported)(`errors and events match net${skipReason ? ` (skippe
     holder.close();
   });
 
-  async function freePort(): Promise<number> {
-    const s = net.createServer().listen(0, '127.0.0.1');
-    await once(s, 'listening');
-    const { port } = s.address() as net.AddressInfo;
-    await new Promise((r) => s.close(r));
-    return port;
-  }
 
   function shape(t: Awaited<ReturnType<typeof trace>>): unknown {
     const e = t.error;

@@ -9,12 +9,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import * as tls from 'node:tls';
@@ -23,7 +21,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { externalEnv, mptcp, recordingServer, skipReason, supported } from '../helpers/net';
+import { externalEnv, mptcp, recordingServer, selfSignedCert, skipReason, supported } from '../helpers/net';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(root, 'test/fixtures');
@@ -171,18 +169,9 @@ function readBody(req: NodeJS.ReadableStream): Promise<Buffer> {
 
 const tlsWhy = missing('openssl');
 describe.skipIf(tlsWhy)(title('libraries on mptcp.listen, MPTCP clients, checked server side', tlsWhy), () => {
-  let dir: string;
   let key: Buffer;
   let cert: Buffer;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-libs-'));
-    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
-      '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-    key = fs.readFileSync(path.join(dir, 'key.pem'));
-    cert = fs.readFileSync(path.join(dir, 'cert.pem'));
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  beforeAll(() => ({ key, cert } = selfSignedCert()));
 
   /** An MPTCP connection with TLS over it, for https / tls / http2 clients. */
   const tlsOverMptcp = (p: number, alpn?: string[]) => () =>

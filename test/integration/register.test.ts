@@ -9,16 +9,14 @@
 // does not stays TCP; IPC passes through.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mptcp, skipReason, supported } from '../helpers/net';
+import { mptcp, selfSignedCert, skipReason, supported } from '../helpers/net';
 
 const root = path.join(__dirname, '..', '..');
 const app = path.join(root, 'test', 'fixtures', 'register-app.cjs');
@@ -32,11 +30,7 @@ const answer = (socket: net.Socket): string => JSON.stringify({ mptcp: mptcp.isM
 
 beforeAll(async () => {
   if (!supported) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-register-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
-    '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  const cert = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
-  fs.rmSync(dir, { recursive: true, force: true });
+  const cert = selfSignedCert();
   const make = [
     http.createServer((req, res) => res.end(answer(req.socket))),
     https.createServer(cert, (req, res) => res.end(answer(req.socket))),

@@ -1,16 +1,14 @@
 // Servers: every listen form ends on an MPTCP listener (proven by an MPTCP
 // client's accepted socket), and listen(server) works for http, https, tls.
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echo, hasIPv6, mptcp, skipReason, supported } from '../helpers/net';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { echo, hasIPv6, mptcp, selfSignedCert, skipReason, supported } from '../helpers/net';
 
 async function accepted(server: net.Server, host = '127.0.0.1'): Promise<{ serverSide: boolean; clientSide: boolean }> {
   const port = (server.address() as net.AddressInfo).port;
@@ -128,18 +126,9 @@ describe.skipIf(!supported)(`mptcp.createServer listen forms${skipReason ? ` (sk
 });
 
 describe.skipIf(!supported)(`mptcp.listen(server) for http, https, tls${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  let dir: string;
   let key: Buffer;
   let cert: Buffer;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-cert-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
-      '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=localhost', '-days', '1',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-    key = fs.readFileSync(path.join(dir, 'key.pem'));
-    cert = fs.readFileSync(path.join(dir, 'cert.pem'));
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  beforeAll(() => ({ key, cert } = selfSignedCert()));
 
   it('http.Server over MPTCP, requests made through an MPTCP agent', async () => {
     const seen: boolean[] = [];
