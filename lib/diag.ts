@@ -12,7 +12,7 @@ import { constants as os } from 'node:os';
 import { decodeMptcpInfo, decodeTcpInfo, formatIPv6, tcpStateName, type MptcpInfo, type Subflow, type TcpState } from './decode';
 import { errInvalidArgType, errInvalidArgValue, errOutOfRange } from './errors';
 import {
-  NLM_F_DUMP, NLM_F_REQUEST, NetlinkChannel, NetlinkParseError, getString, getU32, getU8, netlinkMessage, parseAttrs,
+  NLM_F_DUMP, NLM_F_REQUEST, NetlinkChannel, NetlinkParseError, getString, getU32, getU8, netlinkMessage, parseAttrs, pickAttrs,
   u32, type Attr, type NlMessage,
 } from './netlink';
 import { ipBytes } from './pm-common';
@@ -42,6 +42,9 @@ const ULP_MPTCP = 3;
 const SF = { TOKEN_REM: 1, TOKEN_LOC: 2, FLAGS: 8, ID_REM: 9, ID_LOC: 10 } as const;
 /** MPTCP_SUBFLOW_FLAG_*. */
 const SF_FLAG = { MCAP_REM: 1, MCAP_LOC: 2, JOIN_REM: 4, JOIN_LOC: 8, BKUP_REM: 16, BKUP_LOC: 32, FULLY_ESTABLISHED: 64, CONNECTED: 128 } as const;
+
+/** The reply attributes read (the others are length-checked, not kept). */
+const kWanted = [INET_DIAG_INFO, INET_DIAG_ULP_INFO] as const;
 
 const TCP_LISTEN = 10;
 const ALL_STATES = 0xfff;
@@ -226,7 +229,7 @@ function parseEntry(m: NlMessage): DiagEntry {
     remoteAddress: address(p, 24, family),
     uid: p.readUInt32LE(64),
     inode: p.readUInt32LE(68),
-    attrs: parseAttrs(p.subarray(inetDiagMsgLen)),
+    attrs: pickAttrs(p.subarray(inetDiagMsgLen), kWanted),
   };
 }
 

@@ -144,6 +144,24 @@ export function parseAttrs(buf: Buffer): Attrs {
   return out;
 }
 
+/**
+ * Like parseAttrs, every nla_len checked, but only the attributes of the
+ * `wanted` types are kept (no Buffer for the others): for dumps of many
+ * messages that are each read for one or two attributes.
+ */
+export function pickAttrs(buf: Buffer, wanted: readonly number[]): Attrs {
+  const out: Attrs = new Map();
+  let off = 0;
+  while (off + NLA_HDRLEN <= buf.length) {
+    const len = buf.readUInt16LE(off);
+    if (len < NLA_HDRLEN || len > buf.length - off) throw new NetlinkParseError(`nla_len ${len} with ${buf.length - off} bytes left`);
+    const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    if (wanted.includes(type)) out.set(type, buf.subarray(off + NLA_HDRLEN, off + len));
+    off += align(len);
+  }
+  return out;
+}
+
 /** Repeated attributes in order (array-style nests such as mcast groups). */
 export function parseAttrList(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
