@@ -295,7 +295,7 @@ export function viewLines(v: TopView, opts: { keys?: boolean } = {}): string[] {
     rows.push(connectionCells(c));
     for (const s of c.subflows) rows.push(subflowCells(s));
   }
-  const lines = [title, totalsLine(v), ''];
+  const lines = [title, totalsLine(v)];
   if (!rows.length) return [...lines, '(no MPTCP connections)'];
   return [...lines, ...table(rows)];
 }

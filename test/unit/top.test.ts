@@ -117,7 +117,7 @@ describe('view', () => {
     const lines = top.viewLines(v);
     expect(lines[0]).toMatch(/^mptcp top {2}\d\d:\d\d:\d\d {2}over 1\.0s {2}sort rate$/);
     expect(lines[1]).toBe('connections 2  subflows 3  fallback 0  MIB fallbacks 6 (MPCapableFallbackACK 1, MPCapableFallbackSYNACK 2, MPFallbackTokenInit 0)');
-    const tableLines = lines.slice(3);
+    const tableLines = lines.slice(2);
     expect(tableLines).toHaveLength(6); // header, 2 + 2 rows, 1 + 1 rows
     expect(new Set(tableLines.map((l) => l.length)).size).toBe(1);
     const header = tableLines[0];
@@ -133,7 +133,7 @@ describe('view', () => {
     expect(sf2).toMatch(/^ {2}2\/1 +ESTABLISHED +10\.0\.2\.1:40001 +10\.0\.2\.2:5201 +join,backup +25\.0ms +42 +1\.00 kB\/s/);
     expect(conn6).toContain('[fd00::1]:40295  [fd00:1234:5678::2]:5201');
     expect(conn6.startsWith('-  ')).toBe(true);
-    expect(top.viewLines(top.buildView(null, sample(0, []), 'rtt')).slice(1)).toEqual(['connections 0  subflows 0  fallback 0', '', '(no MPTCP connections)']);
+    expect(top.viewLines(top.buildView(null, sample(0, []), 'rtt')).slice(1)).toEqual(['connections 0  subflows 0  fallback 0', '(no MPTCP connections)']);
   });
 
   it('units: rates SI with 3 digits, RTT in ms', () => {
