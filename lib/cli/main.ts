@@ -1,6 +1,7 @@
 // The `mptcp` command (bin/mptcp.js): MPTCP status, endpoints and limits of
 // this network namespace, and its path-manager events, through the library
-// (no iproute2 needed). Runs a parsed command against the library, writes
+// (no iproute2 needed), and `mptcp top`, a live view of the namespace's
+// connections (top.ts makes the view). Runs a parsed command against the library, writes
 // what format.ts makes of the result, and maps errors to exit codes:
 //   0  success
 //   1  the kernel refused (an errno error: its message is printed), or the
@@ -9,6 +10,8 @@
 //      an argument error the library raised on what the user typed
 import * as fs from 'node:fs';
 import { constants as os } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { connections, type ConnectionsOptions } from '../diag';
 import { errnoError } from '../errors';
 import * as path from 'node:path';
 import { monitor as openMonitor, type MptcpEvent } from '../monitor';
@@ -21,7 +24,10 @@ import {
   deletedText, endpointLine, endpointListText, errorJson, eventJson, eventLine, FLUSHED_TEXT, limitsLine,
   MONITOR_READY_TEXT, overrunLine, resultJson, statusLines, warningLine, type Status,
 } from './format';
-import { parse, SET_FLAGS, USAGE, UsageError, type ChangeableFlag, type Command } from './parse';
+import { parse, SET_FLAGS, USAGE, UsageError, type ChangeableFlag, type Command, type TopOptions } from './parse';
+import {
+  buildView, ENTER_SCREEN, frame, LEAVE_SCREEN, nextSort, parseNetstat, sortRows, viewJson, viewLines, type TopSample, type TopView,
+} from './top';
 
 /** The path-manager calls the CLI makes (`mptcp.pm`'s). */
 export type PathManager = Pick<typeof pm, 'list' | 'get' | 'add' | 'delete' | 'flush' | 'setFlags' | 'getLimits' | 'setLimits'>;
@@ -43,6 +49,22 @@ export interface Library {
   support(): SupportInfo;
   /** `/proc/sys/net/mptcp/*` by name. */
   sysctls(): Record<string, string>;
+  /** `mptcp.connections()`. */
+  connections(options?: ConnectionsOptions): ReturnType<typeof connections>;
+  /** The MPTcpExt counters of /proc/net/netstat; null when unreadable. */
+  mib(): Record<string, number> | null;
+}
+
+/** The terminal `top` draws on when stdout is one. */
+export interface Terminal {
+  columns(): number;
+  rows(): number;
+  write(text: string): void;
+  /** Each key typed (one character; Ctrl+C is `\x03`). */
+  onKey(listener: (key: string) => void): void;
+  onResize(listener: () => void): void;
+  /** Gives the terminal back as it was. */
+  close(): void;
 }
 
 /** Where the CLI writes, and how `monitor` learns it should stop. */
@@ -51,6 +73,8 @@ export interface Io {
   stderr(text: string): void;
   /** Calls `stop` when the user interrupts (SIGINT, SIGTERM). */
   onInterrupt(stop: () => void): void;
+  /** The terminal, taken over (alternate screen, keys unbuffered) when stdout is one; null otherwise. */
+  terminal?(): Terminal | null;
 }
 
 /** The net.mptcp sysctls of this namespace, sorted by name; {} when there are none to read. */
@@ -70,17 +94,62 @@ export function readSysctls(dir = '/proc/sys/net/mptcp'): Record<string, string>
   return out;
 }
 
-/** The real library. */
-export const library: Library = { pm, monitor: () => openMonitor(), support, sysctls: () => readSysctls() };
+/** The MPTcpExt counters of this namespace's /proc/net/netstat; null when unreadable. */
+export function readMib(file = '/proc/net/netstat'): Record<string, number> | null {
+  try {
+    return parseNetstat(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
 
-/** This process's stdout, stderr and signals. */
+/** The real library. */
+export const library: Library = { pm, monitor: () => openMonitor(), support, sysctls: () => readSysctls(), connections, mib: () => readMib() };
+
+function processTerminal(): Terminal | null {
+  const out = process.stdout;
+  if (!out.isTTY) return null;
+  const input = process.stdin;
+  const raw = input.isTTY === true;
+  out.write(ENTER_SCREEN);
+  if (raw) {
+    input.setRawMode(true);
+    input.setEncoding('utf8');
+  }
+  let closed = false;
+  return {
+    columns: () => out.columns || 80,
+    rows: () => out.rows || 24,
+    write: (text) => { out.write(text); },
+    onKey: (listener) => {
+      if (!raw) return;
+      input.on('data', (d: string) => { for (const ch of d) listener(ch); });
+      input.resume();
+    },
+    onResize: (listener) => { out.on('resize', listener); },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (raw) {
+        input.setRawMode(false);
+        input.pause();
+      }
+      out.write(LEAVE_SCREEN);
+    },
+  };
+}
+
+/** This process's stdout, stderr, signals and terminal. */
 export const processIo: Io = {
   stdout: (text) => { process.stdout.write(text); },
   stderr: (text) => { process.stderr.write(text); },
   onInterrupt: (stop) => {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // The reader of a pipe went away (`mptcp top | head`): stop as if interrupted.
+    process.stdout.once('error', stop);
   },
+  terminal: processTerminal,
 };
 
 // ------------------------------------------------------------ errors ----
@@ -192,6 +261,77 @@ function monitor(lib: Library, io: Io, json: boolean): Promise<number> {
   });
 }
 
+/**
+ * `top`: a sample now, then one per interval; each block is the view of a
+ * sample against the one before (rates over the interval). On a terminal the
+ * view is redrawn in place from the first sample on, with keys (q and Ctrl+C
+ * quit, s cycles the sort); otherwise one text block (or one JSON line) per
+ * interval, the first after one interval; `--once`: only that one. Resolves 0
+ * when stopped; rejects with the library's error (the first sample's, at once).
+ */
+async function top(lib: Library, io: Io, json: boolean, o: TopOptions): Promise<number> {
+  const filter: ConnectionsOptions = { subflows: true };
+  if (o.port !== undefined) filter.port = o.port;
+  if (o.address !== undefined) filter.address = o.address;
+  const take = async (): Promise<TopSample> => {
+    const list = await lib.connections(filter);
+    return { at: performance.now(), wall: Date.now(), connections: list, mib: lib.mib() };
+  };
+  let prev = await take();
+  const term = !json && !o.once ? io.terminal?.() ?? null : null;
+  let sort = o.sort;
+  let shown: TopView | null = null;
+  const start = prev.at;
+  const ms = o.interval * 1000;
+  return new Promise<number>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let ticks = 0;
+    const finish = (): boolean => {
+      if (stopped) return false;
+      stopped = true;
+      clearTimeout(timer);
+      term?.close();
+      return true;
+    };
+    const stop = (): void => { if (finish()) resolve(0); };
+    const show = (v: TopView): void => {
+      shown = v;
+      if (term) term.write(frame(viewLines(v, { keys: true }), term.columns(), term.rows()));
+      else io.stdout(json ? `${viewJson(v)}\n` : `${viewLines(v).join('\n')}\n\n`);
+    };
+    const schedule = (): void => {
+      ticks++;
+      timer = setTimeout(() => void tick(), Math.max(0, start + ticks * ms - performance.now()));
+    };
+    const tick = async (): Promise<void> => {
+      try {
+        const cur = await take();
+        if (stopped) return;
+        show(buildView(prev, cur, sort));
+        prev = cur;
+        if (o.once) stop();
+        else schedule();
+      } catch (err) {
+        if (finish()) reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    io.onInterrupt(stop);
+    if (term) {
+      term.onKey((k) => {
+        if (k === 'q' || k === 'Q' || k === '\x03') stop();
+        else if ((k === 's' || k === 'S') && !stopped) {
+          sort = nextSort(sort);
+          if (shown) show({ ...shown, sort, connections: sortRows([...shown.connections], sort) });
+        }
+      });
+      term.onResize(() => { if (shown && !stopped) show(shown); });
+      show(buildView(null, prev, sort));
+    }
+    schedule();
+  });
+}
+
 /** Runs a parsed command (not `help`); resolves with the exit code, rejects with the library's error. */
 export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: Library = library, io: Io = processIo): Promise<number> {
   // Prints the result (JSON with --json) and succeeds.
@@ -230,6 +370,8 @@ export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: L
     }
     case 'monitor':
       return monitor(lib, io, cmd.json);
+    case 'top':
+      return top(lib, io, cmd.json, cmd.options);
   }
 }
 

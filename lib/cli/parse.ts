@@ -11,7 +11,9 @@
 //   mptcp limits [--json]
 //   mptcp limits set [subflows N] [add_addr_accepted N] [--json]
 //   mptcp monitor [--json]                  one line per event until interrupted
+//   mptcp top [--once] [--json] [--interval SECONDS] [--sort rate|rtt|subflows] [--port N] [--address ADDRESS[/PREFIX]]
 import { ENDPOINT_FLAGS, type EndpointFlag, type Limits } from '../pm';
+import { SORT_KEYS, type SortKey } from './top';
 
 /** A command line the CLI cannot run as typed: printed with a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
@@ -46,6 +48,10 @@ Commands:
   limits set [subflows N] [add_addr_accepted N]
                                         change the limits (each 0-8)
   monitor                               print path-manager events as they happen (Ctrl+C stops)
+  top [--once] [--interval SECONDS] [--sort rate|rtt|subflows] [--port N] [--address ADDRESS[/PREFIX]]
+                                        live view of every MPTCP connection and its subflows, with
+                                        rates; keys on a terminal: s cycles the sort, q quits; on a
+                                        pipe one block per interval (--json: one JSON line each)
 
 Options:
   --json    print JSON instead of text
@@ -83,7 +89,20 @@ export type Command =
   | { command: 'endpoint set'; json: boolean; target: number | string; changes: Partial<Record<ChangeableFlag, boolean>> }
   | { command: 'limits'; json: boolean }
   | { command: 'limits set'; json: boolean; limits: Partial<Limits> }
-  | { command: 'monitor'; json: boolean };
+  | { command: 'monitor'; json: boolean }
+  | { command: 'top'; json: boolean; options: TopOptions };
+
+/** What `top` runs with. */
+export interface TopOptions {
+  /** One block (over one interval) and exit. */
+  once: boolean;
+  /** Seconds between samples (default 1, at least 0.1). */
+  interval: number;
+  sort: SortKey;
+  /** Passed to mptcp.connections(). */
+  port?: number;
+  address?: string;
+}
 
 /** A decimal number word (`id 3`, `subflows 2`): digits only, else a UsageError naming the keyword. */
 export function intArg(value: string | undefined, name: string): number {
@@ -142,6 +161,36 @@ function limitsSet(args: string[]): Partial<Limits> {
   return limits;
 }
 
+function topOptions(args: string[]): TopOptions {
+  const opts: TopOptions = { once: false, interval: 1, sort: 'rate' };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (eq > 0 ? a.slice(eq + 1) : args[++i]);
+    if (flag === '--once' && eq < 0) opts.once = true;
+    else if (flag === '--interval' || flag === '-i') {
+      const v = value();
+      if (v === undefined || !/^(\d+(\.\d*)?|\.\d+)$/.test(v) || Number(v) < 0.1 || Number(v) > 3600) {
+        throw new UsageError(`--interval needs a number of seconds from 0.1 to 3600, got ${v === undefined ? 'nothing' : `'${v}'`}`);
+      }
+      opts.interval = Number(v);
+    } else if (flag === '--sort') {
+      const v = value();
+      if (!(SORT_KEYS as readonly (string | undefined)[]).includes(v)) {
+        throw new UsageError(`--sort needs one of ${SORT_KEYS.join(', ')}, got ${v === undefined ? 'nothing' : `'${v}'`}`);
+      }
+      opts.sort = v as SortKey;
+    } else if (flag === '--port') opts.port = intArg(value(), '--port');
+    else if (flag === '--address') {
+      const v = value();
+      if (!v) throw new UsageError('--address needs an ADDRESS or ADDRESS/PREFIX');
+      opts.address = v;
+    } else throw new UsageError(`unknown ${a.startsWith('-') ? 'option' : 'word'} '${a}' for top`);
+  }
+  return opts;
+}
+
 /**
  * Parses the command line (without `node` and the script: `process.argv.slice(2)`).
  * Throws a {@link UsageError} for a command line the CLI cannot run. Words
@@ -177,5 +226,6 @@ export function parse(argv: readonly string[]): Command {
     if (sub !== undefined) throw new UsageError(`unexpected '${sub}' after monitor`);
     return { command: 'monitor', json };
   }
+  if (cmd === 'top') return { command: 'top', json, options: topOptions(args.slice(1)) };
   throw new UsageError(`unknown command '${cmd}'`);
 }

@@ -306,6 +306,8 @@ function fakeLibrary(endpoints: Endpoint[] = [], over: Partial<PathManager> = {}
     monitor: () => mon,
     support: () => ({ available: true, reason: null, features: { tcpIsMptcp: true, mptcpInfo: true, fullInfo: true }, scope: null }),
     sysctls: () => ({ enabled: '1' }),
+    connections: async () => [],
+    mib: () => null,
   };
   return { lib, calls, mon };
 }
