@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import { constants as os } from 'node:os';
 import { errnoError } from '../errors';
 import * as path from 'node:path';
+import type * as http from 'node:http';
+import { createExporter } from '../metrics-text';
 import { monitor as openMonitor, type MptcpEvent } from '../monitor';
 import { NetlinkParseError } from '../netlink';
 import * as pm from '../pm';
@@ -192,6 +194,27 @@ function monitor(lib: Library, io: Io, json: boolean): Promise<number> {
   });
 }
 
+/**
+ * `metrics`: the exporter on HOST:PORT until interrupted. Says where it
+ * listens on stderr (`serving http://127.0.0.1:9464/metrics`); a listen error
+ * (EADDRINUSE, EACCES) rejects.
+ */
+function metrics(io: Io, port: number, host: string): Promise<number> {
+  const server: http.Server = createExporter();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const a = server.address() as { address: string; port: number };
+      io.stderr(`serving http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics\n`);
+      io.onInterrupt(() => {
+        server.close();
+        server.closeAllConnections();
+        resolve(0);
+      });
+    });
+  });
+}
+
 /** Runs a parsed command (not `help`); resolves with the exit code, rejects with the library's error. */
 export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: Library = library, io: Io = processIo): Promise<number> {
   // Prints the result (JSON with --json) and succeeds.
@@ -230,6 +253,8 @@ export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: L
     }
     case 'monitor':
       return monitor(lib, io, cmd.json);
+    case 'metrics':
+      return metrics(io, cmd.port, cmd.host);
   }
 }
 

@@ -11,6 +11,7 @@
 //   mptcp limits [--json]
 //   mptcp limits set [subflows N] [add_addr_accepted N] [--json]
 //   mptcp monitor [--json]                  one line per event until interrupted
+//   mptcp metrics [--port N] [--host ADDRESS]   a Prometheus exporter (/metrics) until interrupted
 import { ENDPOINT_FLAGS, type EndpointFlag, type Limits } from '../pm';
 
 /** A command line the CLI cannot run as typed: printed with a pointer to `--help`, exit code 2. */
@@ -46,6 +47,8 @@ Commands:
   limits set [subflows N] [add_addr_accepted N]
                                         change the limits (each 0-8)
   monitor                               print path-manager events as they happen (Ctrl+C stops)
+  metrics [--port N] [--host ADDRESS]   serve Prometheus metrics on http://HOST:PORT/metrics
+                                        (default 127.0.0.1:9464; Ctrl+C stops)
 
 Options:
   --json    print JSON instead of text
@@ -83,7 +86,9 @@ export type Command =
   | { command: 'endpoint set'; json: boolean; target: number | string; changes: Partial<Record<ChangeableFlag, boolean>> }
   | { command: 'limits'; json: boolean }
   | { command: 'limits set'; json: boolean; limits: Partial<Limits> }
-  | { command: 'monitor'; json: boolean };
+  | { command: 'monitor'; json: boolean }
+  /** The exporter: `port` 0-65535 (0: any free port), `host` an address to bind. */
+  | { command: 'metrics'; json: boolean; port: number; host: string };
 
 /** A decimal number word (`id 3`, `subflows 2`): digits only, else a UsageError naming the keyword. */
 export function intArg(value: string | undefined, name: string): number {
@@ -177,5 +182,27 @@ export function parse(argv: readonly string[]): Command {
     if (sub !== undefined) throw new UsageError(`unexpected '${sub}' after monitor`);
     return { command: 'monitor', json };
   }
+  if (cmd === 'metrics') return { command: 'metrics', json, ...metricsArgs(args.slice(1)) };
   throw new UsageError(`unknown command '${cmd}'`);
+}
+
+/** The exporter's default port (node_exporter's convention of a fixed port per exporter; 9464 is the OpenTelemetry Prometheus exporter's). */
+export const METRICS_PORT = 9464;
+
+function metricsArgs(args: string[]): { port: number; host: string } {
+  const out = { port: METRICS_PORT, host: '127.0.0.1' };
+  for (let i = 0; i < args.length; i++) {
+    const [word, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    let value = inline;
+    if (word !== '--port' && word !== '--host') throw new UsageError(`unknown word '${args[i]}' for metrics`);
+    if (value === undefined) value = args[++i];
+    if (word === '--port') {
+      out.port = intArg(value, '--port');
+      if (out.port > 65535) throw new UsageError(`--port needs a number 0-65535, got '${value}'`);
+    } else {
+      if (!value) throw new UsageError('--host needs an address');
+      out.host = value;
+    }
+  }
+  return out;
 }
