@@ -306,6 +306,14 @@ describe.skipIf(!supported || !hasPrometheus)(`a real Prometheus scraping mptcp 
       expect(up.value[1]).toBe('1');
       const rate = await query('rate(mptcp_mib_mptcp_retrans_total[1m])');
       expect(rate.length).toBeLessThanOrEqual(1);
+      // Every expression of the Grafana dashboard is valid PromQL here, and those on the namespace's series have data.
+      const dash = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'grafana-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+      for (const p of dash.panels) {
+        for (const t of p.targets) {
+          const r = await query(t.expr.replaceAll('$instance', '.*').replaceAll('$__rate_interval', '1m'));
+          if (!t.expr.includes('mptcp_socket_')) expect(r.length, `${p.title}: ${t.expr}`).toBeGreaterThan(0);
+        }
+      }
     } finally {
       await conns?.close();
       prom.kill('SIGTERM');

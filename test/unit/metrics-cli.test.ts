@@ -42,3 +42,45 @@ describe('text exposition', () => {
     expect(p.types.get('c')).toBe('gauge');
   });
 });
+
+describe('docs/grafana-dashboard.json', () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const sample = require('../../dist/metrics-sample.js') as typeof import('../../lib/metrics-sample');
+  const file = path.join(__dirname, '..', '..', 'docs', 'grafana-dashboard.json');
+  interface Panel { title: string; datasource?: { uid?: string }; targets?: { expr: string; datasource?: { uid?: string } }[] }
+
+  it('imports as is: JSON, schemaVersion >= 36, datasource from the DS_PROMETHEUS input', () => {
+    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as { schemaVersion: number; __inputs: { name: string; type: string; pluginId: string }[]; panels: Panel[] };
+    expect(d.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(d.__inputs).toContainEqual(expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' }));
+    for (const p of d.panels) {
+      expect(p.datasource?.uid, p.title).toBe('${DS_PROMETHEUS}');
+      for (const t of p.targets ?? []) expect(t.datasource?.uid, p.title).toBe('${DS_PROMETHEUS}');
+    }
+    const titles = d.panels.map((p) => p.title.toLowerCase()).join(' | ');
+    for (const w of ['connections', 'subflows', 'joins', 'fallbacks', 'retransmits']) expect(titles).toContain(w);
+  });
+
+  it("every expression names only series the exporter and register() produce; counters through rate()", () => {
+    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as { panels: Panel[] };
+    // The MIB fields of every kernel the names cover: the ones named here are in net/mptcp/mib.c since 5.x.
+    const mib = ['MPCapableSYNRX', 'MPCapableSYNTX', 'MPCapableFallbackACK', 'MPCapableFallbackSYNACK', 'MPFallbackTokenInit', 'MPTCPRetrans',
+      'MPJoinNoTokenFound', 'MPJoinSynRx', 'MPJoinSynTx', 'MPJoinAckRx', 'MPJoinRejected', 'DSSCorruptionFallback'];
+    const known = new Set([...mib.map(sample.mibSeriesName), ...sample.NAMESPACE_DESCRIPTORS.map((x) => x.name), ...sample.SOCKET_DESCRIPTORS.map((x) => x.name)]);
+    const words = new Set(['rate', 'clamp_min', 'instance', 'connection', '__rate_interval']);
+    let n = 0;
+    for (const p of d.panels) {
+      for (const t of p.targets ?? []) {
+        const names = (t.expr.replace(/"[^"]*"/g, '').match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((w) => !words.has(w) && !/^\d/.test(w) && w !== 'm');
+        expect(names.length, t.expr).toBeGreaterThan(0);
+        for (const name of names) {
+          expect(known.has(name), `${p.title}: ${name}`).toBe(true);
+          if (name.endsWith('_total')) expect(t.expr, name).toMatch(new RegExp(`rate\\(${name}\\{`));
+          n++;
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(10);
+  });
+});
