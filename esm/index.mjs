@@ -25,5 +25,6 @@ export const {
   http,
   https,
   connector,
+  metrics,
 } = mptcp;
 export default mptcp;

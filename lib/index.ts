@@ -18,3 +18,6 @@ export * as http from './http';
 export * as https from './https';
 export { connector, type Connector, type ConnectorOptions, type ConnectParams, type ConnectCallback } from './connector';
 export type { HttpAgentOptions, HttpsAgentOptions } from './agents';
+/** Prometheus metrics: prom-client collectors (`register`), the text exposition and the exporter. */
+export * as metrics from './metrics';
+export type { MptcpMetrics, RegisterOptions, RegistryLike, TrackOptions } from './metrics';

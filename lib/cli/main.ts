@@ -14,6 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { connections, type ConnectionsOptions } from '../diag';
 import { errnoError } from '../errors';
 import * as path from 'node:path';
+import type * as http from 'node:http';
+import { createExporter } from '../metrics-text';
 import { monitor as openMonitor, type MptcpEvent } from '../monitor';
 import { NetlinkParseError } from '../netlink';
 import * as pm from '../pm';
@@ -332,6 +334,27 @@ async function top(lib: Library, io: Io, json: boolean, o: TopOptions): Promise<
   });
 }
 
+/**
+ * `metrics`: the exporter on HOST:PORT until interrupted. Says where it
+ * listens on stderr (`serving http://127.0.0.1:9464/metrics`); a listen error
+ * (EADDRINUSE, EACCES) rejects.
+ */
+function metrics(io: Io, port: number, host: string): Promise<number> {
+  const server: http.Server = createExporter();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const a = server.address() as { address: string; port: number };
+      io.stderr(`serving http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics\n`);
+      io.onInterrupt(() => {
+        server.close();
+        server.closeAllConnections();
+        resolve(0);
+      });
+    });
+  });
+}
+
 /** Runs a parsed command (not `help`); resolves with the exit code, rejects with the library's error. */
 export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: Library = library, io: Io = processIo): Promise<number> {
   // Prints the result (JSON with --json) and succeeds.
@@ -372,6 +395,8 @@ export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: L
       return monitor(lib, io, cmd.json);
     case 'top':
       return top(lib, io, cmd.json, cmd.options);
+    case 'metrics':
+      return metrics(io, cmd.port, cmd.host);
   }
 }
 

@@ -12,6 +12,7 @@
 //   mptcp limits set [subflows N] [add_addr_accepted N] [--json]
 //   mptcp monitor [--json]                  one line per event until interrupted
 //   mptcp top [--once] [--json] [--interval SECONDS] [--sort rate|rtt|subflows] [--port N] [--address ADDRESS[/PREFIX]]
+//   mptcp metrics [--port N] [--host ADDRESS]   a Prometheus exporter (/metrics) until interrupted
 import { ENDPOINT_FLAGS, type EndpointFlag, type Limits } from '../pm';
 import { SORT_KEYS, type SortKey } from './top';
 
@@ -52,6 +53,8 @@ Commands:
                                         live view of every MPTCP connection and its subflows, with
                                         rates; keys on a terminal: s cycles the sort, q quits; on a
                                         pipe one block per interval (--json: one JSON line each)
+  metrics [--port N] [--host ADDRESS]   serve Prometheus metrics on http://HOST:PORT/metrics
+                                        (default 127.0.0.1:9464; Ctrl+C stops)
 
 Options:
   --json    print JSON instead of text
@@ -90,7 +93,9 @@ export type Command =
   | { command: 'limits'; json: boolean }
   | { command: 'limits set'; json: boolean; limits: Partial<Limits> }
   | { command: 'monitor'; json: boolean }
-  | { command: 'top'; json: boolean; options: TopOptions };
+  | { command: 'top'; json: boolean; options: TopOptions }
+  /** The exporter: `port` 0-65535 (0: any free port), `host` an address to bind. */
+  | { command: 'metrics'; json: boolean; port: number; host: string };
 
 /** What `top` runs with. */
 export interface TopOptions {
@@ -227,5 +232,27 @@ export function parse(argv: readonly string[]): Command {
     return { command: 'monitor', json };
   }
   if (cmd === 'top') return { command: 'top', json, options: topOptions(args.slice(1)) };
+  if (cmd === 'metrics') return { command: 'metrics', json, ...metricsArgs(args.slice(1)) };
   throw new UsageError(`unknown command '${cmd}'`);
+}
+
+/** The exporter's default port (node_exporter's convention of a fixed port per exporter; 9464 is the OpenTelemetry Prometheus exporter's). */
+export const METRICS_PORT = 9464;
+
+function metricsArgs(args: string[]): { port: number; host: string } {
+  const out = { port: METRICS_PORT, host: '127.0.0.1' };
+  for (let i = 0; i < args.length; i++) {
+    const [word, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    let value = inline;
+    if (word !== '--port' && word !== '--host') throw new UsageError(`unknown word '${args[i]}' for metrics`);
+    if (value === undefined) value = args[++i];
+    if (word === '--port') {
+      out.port = intArg(value, '--port');
+      if (out.port > 65535) throw new UsageError(`--port needs a number 0-65535, got '${value}'`);
+    } else {
+      if (!value) throw new UsageError('--host needs an address');
+      out.host = value;
+    }
+  }
+  return out;
 }
