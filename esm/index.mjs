@@ -25,5 +25,6 @@ export const {
   http,
   https,
   connector,
+  dashboard,
 } = mptcp;
 export default mptcp;

@@ -18,3 +18,4 @@ export * as http from './http';
 export * as https from './https';
 export { connector, type Connector, type ConnectorOptions, type ConnectParams, type ConnectCallback } from './connector';
 export type { HttpAgentOptions, HttpsAgentOptions } from './agents';
+export { dashboard, type DashboardHandler, type DashboardOptions } from './dashboard';

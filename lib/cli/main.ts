@@ -8,6 +8,9 @@
 //   2  usage error: the CLI's own (UsageError, with a pointer to --help), or
 //      an argument error the library raised on what the user typed
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dashboard } from '../dashboard';
 import { constants as os } from 'node:os';
 import { errnoError } from '../errors';
 import * as path from 'node:path';
@@ -192,6 +195,25 @@ function monitor(lib: Library, io: Io, json: boolean): Promise<number> {
   });
 }
 
+/** `dashboard`: serves the page until interrupted; prints its address once listening. */
+function serveDashboard(io: Io, host: string, port: number): Promise<number> {
+  const handler = dashboard();
+  const server = http.createServer(handler);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const a = server.address() as AddressInfo;
+      const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      io.stdout(`dashboard: http://${shown}:${a.port}/\n`);
+      io.onInterrupt(() => {
+        handler.close();
+        server.close(() => resolve(0));
+        server.closeAllConnections();
+      });
+    });
+  });
+}
+
 /** Runs a parsed command (not `help`); resolves with the exit code, rejects with the library's error. */
 export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: Library = library, io: Io = processIo): Promise<number> {
   // Prints the result (JSON with --json) and succeeds.
@@ -230,6 +252,8 @@ export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: L
     }
     case 'monitor':
       return monitor(lib, io, cmd.json);
+    case 'dashboard':
+      return serveDashboard(io, cmd.host, cmd.port);
   }
 }
 

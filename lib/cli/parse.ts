@@ -11,6 +11,7 @@
 //   mptcp limits [--json]
 //   mptcp limits set [subflows N] [add_addr_accepted N] [--json]
 //   mptcp monitor [--json]                  one line per event until interrupted
+//   mptcp dashboard [--port N] [--host H]   a read-only web dashboard until interrupted
 import { ENDPOINT_FLAGS, type EndpointFlag, type Limits } from '../pm';
 
 /** A command line the CLI cannot run as typed: printed with a pointer to `--help`, exit code 2. */
@@ -46,6 +47,8 @@ Commands:
   limits set [subflows N] [add_addr_accepted N]
                                         change the limits (each 0-8)
   monitor                               print path-manager events as they happen (Ctrl+C stops)
+  dashboard [--port N] [--host HOST]    serve a live web dashboard of this namespace's connections,
+                                        endpoints and events (default 127.0.0.1:8080; Ctrl+C stops)
 
 Options:
   --json    print JSON instead of text
@@ -83,12 +86,32 @@ export type Command =
   | { command: 'endpoint set'; json: boolean; target: number | string; changes: Partial<Record<ChangeableFlag, boolean>> }
   | { command: 'limits'; json: boolean }
   | { command: 'limits set'; json: boolean; limits: Partial<Limits> }
-  | { command: 'monitor'; json: boolean };
+  | { command: 'monitor'; json: boolean }
+  /** `dashboard`: port 0 picks a free one (the address is printed). */
+  | { command: 'dashboard'; json: boolean; port: number; host: string };
 
 /** A decimal number word (`id 3`, `subflows 2`): digits only, else a UsageError naming the keyword. */
 export function intArg(value: string | undefined, name: string): number {
   if (value === undefined || !/^\d+$/.test(value)) throw new UsageError(`${name} needs a number, got ${value === undefined ? 'nothing' : `'${value}'`}`);
   return Number(value);
+}
+
+function dashboardArgs(args: string[]): { port: number; host: string } {
+  const opts = { port: 8080, host: '127.0.0.1' };
+  for (let i = 0; i < args.length; i++) {
+    const eq = args[i].indexOf('=');
+    const word = args[i].startsWith('--') && eq > 0 ? args[i].slice(0, eq) : args[i];
+    if (word !== '--port' && word !== '--host') throw new UsageError(`unknown word '${args[i]}' for dashboard`);
+    const value = word !== args[i] ? args[i].slice(eq + 1) : args[++i];
+    if (word === '--port') {
+      opts.port = intArg(value, '--port');
+      if (opts.port > 65535) throw new UsageError(`--port must be 0-65535, got ${opts.port}`);
+    } else {
+      if (!value) throw new UsageError('--host needs an address');
+      opts.host = value;
+    }
+  }
+  return opts;
 }
 
 function endpointAdd(args: string[]): EndpointAddOptions {
@@ -177,5 +200,6 @@ export function parse(argv: readonly string[]): Command {
     if (sub !== undefined) throw new UsageError(`unexpected '${sub}' after monitor`);
     return { command: 'monitor', json };
   }
+  if (cmd === 'dashboard') return { command: 'dashboard', json, ...dashboardArgs(args.slice(1)) };
   throw new UsageError(`unknown command '${cmd}'`);
 }
