@@ -114,8 +114,9 @@ function detail(c: Connection): Record<string, unknown> {
   };
 }
 
-function eventJson(e: MptcpEvent, t: number): Record<string, unknown> {
-  return { ...e, t, token: e.token === undefined ? null : tokenHex(e.token) };
+/** An event as the page gets it: `seq` counts up per handler, so a page that reconnects skips what it has. */
+function eventJson(e: MptcpEvent, t: number, seq: number, run: string): Record<string, unknown> {
+  return { ...e, run, seq, t, token: e.token === undefined ? null : tokenHex(e.token) };
 }
 
 interface Stream {
@@ -162,6 +163,8 @@ export function dashboard(options: DashboardOptions = {}): DashboardHandler {
   let mon: Monitor | null = null;
   let sampling = false;
   let lastPm: string | null = null;
+  let seq = 0;
+  const run = `${process.pid}-${Date.now().toString(36)}`; // a restarted server counts from 1 again
 
   const write = (s: Stream, event: string, data: unknown): void => {
     if (s.res.writableEnded || s.res.destroyed) return;
@@ -172,7 +175,7 @@ export function dashboard(options: DashboardOptions = {}): DashboardHandler {
   };
 
   const onEvent = (e: MptcpEvent): void => {
-    const item = eventJson(e, Date.now());
+    const item = eventJson(e, Date.now(), ++seq, run);
     history.push(item);
     if (history.length > historySize) history.splice(0, history.length - historySize);
     broadcast('mptcp', item);

@@ -13,6 +13,7 @@ let selected = new URLSearchParams(location.hash.slice(1)).get('token');
 let source = null;
 let chartState = null; // per selected connection: { xs, subflows: Map, order: [], charts }
 const pathColours = new Map(); // 'local>remote' -> colour
+const closedByEvent = new Set(); // subflow keys the monitor reported closed (the socket may linger in FIN_WAIT)
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -86,7 +87,7 @@ function onConnections(msg) {
   $('#detail-token').textContent = selected;
   if (msg.selected) addSample(msg.t, msg.selected);
   else if (chartState) markGone(msg.t);
-  else $('#subflows tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 7, class: 'muted' }, `no connection with token ${selected}`)));
+  else $('#subflows tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 6, class: 'muted' }, `no connection with token ${selected}`)));
 }
 
 function onPm(pm) {
@@ -132,8 +133,19 @@ function addTimeline(e, text) {
   while (list.children.length > 300) list.lastChild.remove();
 }
 
+let lastSeq = 0; // the server replays its recent events to each new stream
+let lastRun = null;
 function onEvent(e) {
+  if (e.run !== lastRun) lastSeq = 0;
+  lastRun = e.run;
+  if (e.seq <= lastSeq) return;
+  lastSeq = e.seq;
   addTimeline(e, describe(e));
+  if (e.localAddress === undefined || e.remoteAddress === undefined) return;
+  const key = subflowKey(e);
+  if (e.type === 'subflowClosed') closedByEvent.add(key);
+  else if (e.type === 'subflowEstablished') closedByEvent.delete(key);
+  if (chartState && chartState.subflows.has(key)) drawSubflows();
 }
 
 // ------------------------------------------------------------- charts ----
@@ -172,6 +184,10 @@ function addSample(t, conn) {
     sf.thr.push(dt > 0 ? Math.max(0, ((bytes - sf.lastBytes) * 8) / dt / 1e6) : null);
     sf.rtt.push(s.rtt / 1000);
     Object.assign(sf, { lastBytes: bytes, lastT: x, info: s, closed: false });
+    if (closedByEvent.has(key) || s.state === 'CLOSE') {
+      sf.thr[sf.thr.length - 1] = null;
+      sf.rtt[sf.rtt.length - 1] = null;
+    }
   }
   for (const sf of st.subflows.values()) {
     if (seen.has(sf.key)) continue;
@@ -232,14 +248,14 @@ function drawSubflows() {
     const sf = st.subflows.get(k);
     const s = sf.info;
     const thr = sf.thr.at(-1);
-    return el('tr', { class: sf.closed ? 'closed' : '', 'data-local': s.localAddress, 'data-remote': s.remoteAddress, 'data-state': sf.closed ? 'closed' : s.state },
-      el('td', {}, el('span', { class: 'swatch', style: `background:${sf.colour}` }), `${s.localAddress} > ${s.remoteAddress}`),
-      el('td', { class: 'mono' }, ep(s.localAddress, s.localPort)),
+    const closed = sf.closed || closedByEvent.has(k) || s.state === 'CLOSE';
+    return el('tr', { class: closed ? 'closed' : '', 'data-local': s.localAddress, 'data-remote': s.remoteAddress, 'data-state': closed ? 'closed' : s.state },
+      el('td', { class: 'mono' }, el('span', { class: 'swatch', style: `background:${sf.colour}` }), ep(s.localAddress, s.localPort)),
       el('td', { class: 'mono' }, ep(s.remoteAddress, s.remotePort)),
       el('td', { class: 'num' }, `${s.localId}/${s.remoteId}${s.backup ? ' backup' : ''}`),
-      el('td', { class: 'state' }, sf.closed ? 'closed' : s.state),
-      el('td', { class: 'num' }, sf.closed ? '' : `${(s.rtt / 1000).toFixed(2)} ms`),
-      el('td', { class: 'num' }, sf.closed || thr === null ? '' : `${thr.toFixed(1)} Mbit/s`));
+      el('td', { class: 'state' }, closed ? 'closed' : s.state),
+      el('td', { class: 'num' }, closed ? '' : `${(s.rtt / 1000).toFixed(2)} ms`),
+      el('td', { class: 'num' }, closed || thr === null ? '' : `${thr.toFixed(1)} Mbit/s`));
   }));
 }
 
