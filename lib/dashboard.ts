@@ -333,6 +333,11 @@ export function dashboard(options: DashboardOptions = {}): DashboardHandler {
           return;
         }
       }
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'Content-Type': route === '/events' ? 'text/event-stream; charset=utf-8' : 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end();
+        return;
+      }
       if (route === '/events') {
         openStream(req, res, token);
         return;

@@ -26,8 +26,10 @@ async function serve(handler: http.RequestListener): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** Reads an event stream until `count` events arrived; returns them. */
-async function readEvents(url: string, count: number): Promise<{ event: string; data: unknown }[]> {
+type Sse = { event: string; data: unknown }[];
+
+/** Reads an event stream until `count` events arrived (or `until` holds); returns them. */
+async function readEvents(url: string, count: number, until?: (events: Sse) => boolean): Promise<Sse> {
   const ac = new AbortController();
   const res = await fetch(url, { signal: ac.signal });
   expect(res.status).toBe(200);
@@ -45,7 +47,7 @@ async function readEvents(url: string, count: number): Promise<{ event: string; 
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (ev && data) out.push({ event: ev, data: JSON.parse(data) });
     }
-    if (out.length >= count) break;
+    if (until ? until(out) : out.length >= count) break;
   }
   ac.abort();
   return out;
@@ -80,6 +82,8 @@ describe.skipIf(!supported)('dashboard handler', () => {
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/token must be 1 to 8 hex digits/);
     expect((await fetch(`${base}/api/connections?token=123456789`)).status).toBe(400);
+    const head = await fetch(`${base}/events`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
     const pm = (await (await fetch(`${base}/api/pm`)).json()) as { limits: { subflows: number } };
     expect(typeof pm.limits.subflows).toBe('number');
   });
@@ -104,7 +108,8 @@ describe.skipIf(!supported)('dashboard handler', () => {
     await once(client, 'connect');
     try {
       const token = (await mptcp.getInfo(client))!.token.toString(16);
-      const events = await readEvents(`${base}/mptcp/events?token=${token}`, 4);
+      // Events of other MPTCP connections of this namespace may come first.
+      const events = await readEvents(`${base}/mptcp/events?token=${token}`, 0, (ev) => ev.some((e) => e.event === 'connections') && ev.some((e) => e.event === 'pm'));
       const conns = events.find((e) => e.event === 'connections')!.data as { connections: { token: string }[]; selected: { token: string; subflows: unknown[] } };
       expect(conns.connections.map((c) => c.token)).toContain(token);
       expect(conns.selected.token).toBe(token);
