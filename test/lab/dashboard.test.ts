@@ -129,6 +129,13 @@ describe.skipIf(reason !== null)('dashboard in a browser', () => {
     await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
     console.log(`dashboard screenshot: ${shot}`);
 
+    // A link with the token (what npm run demo -- --dashboard prints) opens on the connection.
+    const linked = await browser.newPage();
+    await open(linked, `http://127.0.0.1:8080/#token=${token}`);
+    await linked.waitForSelector(`#connections tr.selected[data-token="${token}"]`, { timeout: 10_000 });
+    await linked.waitForSelector(`#subflows tr[data-local="${p1.clientAddress}"][data-state="ESTABLISHED"]`, { timeout: 10_000 });
+    expect(await linked.$eval('#detail-token', (e) => e.textContent)).toBe(token);
+
     await browser.close();
     browser = null;
     await dash.stop();
