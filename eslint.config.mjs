@@ -21,6 +21,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
+    // The dashboard page's scripts run in the browser.
+    files: ['lib/dashboard/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.ts', '**/*.mts'],
     rules: {
       // `_`-prefixed names are deliberately unused (destructuring out a field).

@@ -26,5 +26,6 @@ export const {
   https,
   connector,
   metrics,
+  dashboard,
 } = mptcp;
 export default mptcp;

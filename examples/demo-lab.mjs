@@ -16,7 +16,19 @@
 // prints one plain line a second. Then a summary: goodput per phase, bytes
 // sent and received, checksums, and the longest stall the receiver saw.
 // DEMO_PHASE_SECONDS (default 5) sets the length of each phase.
+//
+// With --dashboard (`npm run demo -- --dashboard`), the web dashboard
+// (mptcp.dashboard()) runs inside the client namespace, on a unix socket
+// (test/lab/dashboard-server.mjs); this process forwards
+// http://127.0.0.1:DEMO_DASHBOARD_PORT (default 8080) of the root namespace to
+// it and prints the address, then waits DEMO_DASHBOARD_WAIT seconds (default
+// 10) for a browser before sending. Phases default to 15 s then.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { table, mb, mbitPerSec } from '../bench/common.mjs';
 
@@ -24,7 +36,8 @@ const require = createRequire(import.meta.url);
 const { Lab } = require('../dist/lab/lab.js');
 
 const RATE_MBIT = 40; // per path, shaped with tbf on both ends
-const PHASE_MS = Number(process.env.DEMO_PHASE_SECONDS ?? 5) * 1000;
+const DASHBOARD = process.argv.includes('--dashboard');
+const PHASE_MS = Number(process.env.DEMO_PHASE_SECONDS ?? (DASHBOARD ? 15 : 5)) * 1000;
 const SAMPLE_MS = 250; // the agent samples getSnapshot() this often
 const PHASES = [
   { name: 'aggregation', what: 'both paths up: one MPTCP connection, one subflow on each path' },
@@ -283,6 +296,39 @@ class LogView {
 }
 
 // ---------------------------------------------------------------------------
+// --dashboard: the page of the client namespace, reachable from this one.
+
+async function startDashboard(lab) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mptcp-demo-'));
+  const socketPath = path.join(dir, 'dashboard.sock');
+  const script = fileURLToPath(new URL('../test/lab/dashboard-server.mjs', import.meta.url));
+  const proc = lab.run('client', script, [socketPath]);
+  await proc.waitFor((m) => m.type === 'ready', 20_000);
+  // 127.0.0.1:PORT here -> the unix socket -> the dashboard in the client namespace.
+  const forwarder = net.createServer((c) => {
+    const u = net.connect(socketPath);
+    c.pipe(u).pipe(c);
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+    c.on('close', () => u.destroy());
+    u.on('close', () => c.destroy());
+  });
+  const port = Number(process.env.DEMO_DASHBOARD_PORT ?? 8080);
+  await new Promise((resolve, reject) => {
+    forwarder.once('error', reject);
+    forwarder.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${forwarder.address().port}/`,
+    async close() {
+      forwarder.close();
+      await proc.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
 // The demo.
 
 export async function runLabDemo() {
@@ -293,8 +339,10 @@ export async function runLabDemo() {
     throw Object.assign(err, { labUnavailable: true }); // demo.mjs falls back to loopback
   }
   let view;
+  let dash;
   try {
     const [p1, p2] = lab.paths;
+    if (DASHBOARD) dash = await startDashboard(lab);
     console.log('\nMultipath TCP: two paths, one connection (network namespaces built for this run)\n');
     console.log('    client netns                            server netns');
     console.log(`    ${p1.clientAddress}  --- path 1, ${RATE_MBIT} Mbit/s ---  ${p1.serverAddress}  (the client connects here)`);
@@ -305,6 +353,13 @@ export async function runLabDemo() {
     const { port } = await server.request({ cmd: 'serve', kind: 'lib' });
     const { conn, isMptcp } = await client.request({ cmd: 'connect', kind: 'lib', host: p1.serverAddress, port });
     console.log(`\n  mptcp.connect() to ${p1.serverAddress}:${port}: isMptcp() ${isMptcp ? 'true' : 'false (fell back to TCP: no subflows to show)'}`);
+    if (dash) {
+      const { info } = await client.request({ cmd: 'info', conn });
+      const wait = Number(process.env.DEMO_DASHBOARD_WAIT ?? 10);
+      console.log(`\n  Dashboard (the client namespace's view): ${dash.url}${info ? `#token=${info.token.toString(16)}` : ''}`);
+      console.log(`  Open it in a browser; sending starts in ${wait} s.`);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+    }
     const phaseS = PHASE_MS / 1000;
     console.log(`  Script: ${phaseS} s both paths, cut path 2, ${phaseS} s path 1 only, restore path 2, ${phaseS} s more.\n`);
 
@@ -351,6 +406,7 @@ export async function runLabDemo() {
     summary(rec, result, got);
   } finally {
     view?.close();
+    await dash?.close();
     await lab.destroy();
   }
   console.log('  Lab namespaces removed.\n');

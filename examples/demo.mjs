@@ -115,6 +115,7 @@ if (reason === null) {
   }
 } else {
   await loopbackDemo();
+  if (process.argv.includes('--dashboard')) console.log('  --dashboard shows the two-path lab, which needs root; try: sudo npm run demo -- --dashboard');
   console.log(reason === 'DEMO_LOOPBACK=1'
     ? '  Run without DEMO_LOOPBACK=1 (as root) for the two-path lab demo: aggregation, failover, rejoin.'
     : `  Run as root (sudo npm run demo) for the two-path lab demo: aggregation, failover, rejoin. Here, ${reason}.`);

@@ -21,3 +21,4 @@ export type { HttpAgentOptions, HttpsAgentOptions } from './agents';
 /** Prometheus metrics: prom-client collectors (`register`), the text exposition and the exporter. */
 export * as metrics from './metrics';
 export type { MptcpMetrics, RegisterOptions, RegistryLike, TrackOptions } from './metrics';
+export { dashboard, type DashboardHandler, type DashboardOptions } from './dashboard';

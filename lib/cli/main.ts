@@ -9,12 +9,14 @@
 //   2  usage error: the CLI's own (UsageError, with a pointer to --help), or
 //      an argument error the library raised on what the user typed
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dashboard } from '../dashboard';
 import { constants as os } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connections, type ConnectionsOptions } from '../diag';
 import { errnoError } from '../errors';
 import * as path from 'node:path';
-import type * as http from 'node:http';
 import { createExporter } from '../metrics-text';
 import { monitor as openMonitor, type MptcpEvent } from '../monitor';
 import { NetlinkParseError } from '../netlink';
@@ -335,24 +337,34 @@ async function top(lib: Library, io: Io, json: boolean, o: TopOptions): Promise<
 }
 
 /**
- * `metrics`: the exporter on HOST:PORT until interrupted. Says where it
- * listens on stderr (`serving http://127.0.0.1:9464/metrics`); a listen error
- * (EADDRINUSE, EACCES) rejects.
+ * Serves `server` on HOST:PORT until interrupted (then `onClose`, and the
+ * server closed with its connections); `ready(url)` says where, once it
+ * listens. A listen error (EADDRINUSE, EACCES) rejects.
  */
-function metrics(io: Io, port: number, host: string): Promise<number> {
-  const server: http.Server = createExporter();
+function serveUntilInterrupted(io: Io, server: http.Server, host: string, port: number, ready: (url: string) => void, onClose?: () => void): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
-      const a = server.address() as { address: string; port: number };
-      io.stderr(`serving http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics\n`);
+      const a = server.address() as AddressInfo;
+      ready(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/`);
       io.onInterrupt(() => {
-        server.close();
+        onClose?.();
+        server.close(() => resolve(0));
         server.closeAllConnections();
-        resolve(0);
       });
     });
   });
+}
+
+/** `metrics`: the exporter until interrupted; says where on stderr (`serving http://127.0.0.1:9464/metrics`). */
+function metrics(io: Io, port: number, host: string): Promise<number> {
+  return serveUntilInterrupted(io, createExporter(), host, port, (url) => io.stderr(`serving ${url}metrics\n`));
+}
+
+/** `dashboard`: serves the page until interrupted; prints its address once listening. */
+function serveDashboard(io: Io, host: string, port: number): Promise<number> {
+  const handler = dashboard();
+  return serveUntilInterrupted(io, http.createServer(handler), host, port, (url) => io.stdout(`dashboard: ${url}\n`), () => handler.close());
 }
 
 /** Runs a parsed command (not `help`); resolves with the exit code, rejects with the library's error. */
@@ -397,6 +409,8 @@ export async function execute(cmd: Exclude<Command, { command: 'help' }>, lib: L
       return top(lib, io, cmd.json, cmd.options);
     case 'metrics':
       return metrics(io, cmd.port, cmd.host);
+    case 'dashboard':
+      return serveDashboard(io, cmd.host, cmd.port);
   }
 }
 

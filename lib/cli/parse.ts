@@ -13,6 +13,7 @@
 //   mptcp monitor [--json]                  one line per event until interrupted
 //   mptcp top [--once] [--json] [--interval SECONDS] [--sort rate|rtt|subflows] [--port N] [--address ADDRESS[/PREFIX]]
 //   mptcp metrics [--port N] [--host ADDRESS]   a Prometheus exporter (/metrics) until interrupted
+//   mptcp dashboard [--port N] [--host H]   a read-only web dashboard until interrupted
 import { ENDPOINT_FLAGS, type EndpointFlag, type Limits } from '../pm';
 import { SORT_KEYS, type SortKey } from './top';
 
@@ -55,6 +56,8 @@ Commands:
                                         pipe one block per interval (--json: one JSON line each)
   metrics [--port N] [--host ADDRESS]   serve Prometheus metrics on http://HOST:PORT/metrics
                                         (default 127.0.0.1:9464; Ctrl+C stops)
+  dashboard [--port N] [--host HOST]    serve a live web dashboard of this namespace's connections,
+                                        endpoints and events (default 127.0.0.1:8080; Ctrl+C stops)
 
 Options:
   --json    print JSON instead of text
@@ -95,7 +98,9 @@ export type Command =
   | { command: 'monitor'; json: boolean }
   | { command: 'top'; json: boolean; options: TopOptions }
   /** The exporter: `port` 0-65535 (0: any free port), `host` an address to bind. */
-  | { command: 'metrics'; json: boolean; port: number; host: string };
+  | { command: 'metrics'; json: boolean; port: number; host: string }
+  /** `dashboard`: port 0 picks a free one (the address is printed). */
+  | { command: 'dashboard'; json: boolean; port: number; host: string };
 
 /** What `top` runs with. */
 export interface TopOptions {
@@ -113,6 +118,28 @@ export interface TopOptions {
 export function intArg(value: string | undefined, name: string): number {
   if (value === undefined || !/^\d+$/.test(value)) throw new UsageError(`${name} needs a number, got ${value === undefined ? 'nothing' : `'${value}'`}`);
   return Number(value);
+}
+
+/**
+ * `--port N` and `--host ADDRESS` (also `--port=N`) of the commands that
+ * serve HTTP (`metrics`, `dashboard`), with their defaults; port 0-65535.
+ */
+function serveArgs(cmd: string, args: string[], port: number): { port: number; host: string } {
+  const out = { port, host: '127.0.0.1' };
+  for (let i = 0; i < args.length; i++) {
+    const eq = args[i].indexOf('=');
+    const word = args[i].startsWith('--') && eq > 0 ? args[i].slice(0, eq) : args[i];
+    if (word !== '--port' && word !== '--host') throw new UsageError(`unknown word '${args[i]}' for ${cmd}`);
+    const value = word !== args[i] ? args[i].slice(eq + 1) : args[++i];
+    if (word === '--port') {
+      out.port = intArg(value, '--port');
+      if (out.port > 65535) throw new UsageError(`--port needs a number 0-65535, got '${value}'`);
+    } else {
+      if (!value) throw new UsageError('--host needs an address');
+      out.host = value;
+    }
+  }
+  return out;
 }
 
 function endpointAdd(args: string[]): EndpointAddOptions {
@@ -232,27 +259,13 @@ export function parse(argv: readonly string[]): Command {
     return { command: 'monitor', json };
   }
   if (cmd === 'top') return { command: 'top', json, options: topOptions(args.slice(1)) };
-  if (cmd === 'metrics') return { command: 'metrics', json, ...metricsArgs(args.slice(1)) };
+  if (cmd === 'metrics') return { command: 'metrics', json, ...serveArgs(cmd, args.slice(1), METRICS_PORT) };
+  if (cmd === 'dashboard') return { command: 'dashboard', json, ...serveArgs(cmd, args.slice(1), DASHBOARD_PORT) };
   throw new UsageError(`unknown command '${cmd}'`);
 }
 
 /** The exporter's default port (node_exporter's convention of a fixed port per exporter; 9464 is the OpenTelemetry Prometheus exporter's). */
 export const METRICS_PORT = 9464;
 
-function metricsArgs(args: string[]): { port: number; host: string } {
-  const out = { port: METRICS_PORT, host: '127.0.0.1' };
-  for (let i = 0; i < args.length; i++) {
-    const [word, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
-    let value = inline;
-    if (word !== '--port' && word !== '--host') throw new UsageError(`unknown word '${args[i]}' for metrics`);
-    if (value === undefined) value = args[++i];
-    if (word === '--port') {
-      out.port = intArg(value, '--port');
-      if (out.port > 65535) throw new UsageError(`--port needs a number 0-65535, got '${value}'`);
-    } else {
-      if (!value) throw new UsageError('--host needs an address');
-      out.host = value;
-    }
-  }
-  return out;
-}
+/** The dashboard's default port. */
+export const DASHBOARD_PORT = 8080;

@@ -153,6 +153,7 @@ interface Smoke {
   serverInfo: boolean;
   echo: string;
   pm: string;
+  dashboard: string[];
 }
 
 function smoke(cmd: string, args: string[], dir: string): Smoke {
@@ -186,11 +187,11 @@ describe('npm pack', () => {
     const prebuilds = archs.map((a) => `prebuilds/linux-${a}/${pkgJson.name}.glibc.node`);
     expect(listed).toEqual(expect.arrayContaining([
       'package.json', 'README.md', 'binding.gyp', 'CMakeLists.txt', 'bin/mptcp.js', 'esm/index.mjs', 'types/binding.d.ts',
-      'dist/index.js', 'dist/index.d.ts', 'dist/binding.js', 'dist/cli/main.js', ...natives, ...prebuilds,
+      'dist/index.js', 'dist/index.d.ts', 'dist/binding.js', 'dist/cli/main.js', 'dist/dashboard.js', 'lib/dashboard/index.html', 'lib/dashboard/app.js', ...natives, ...prebuilds,
     ]));
     expect(listed.filter((f) => f.startsWith('prebuilds/'))).toEqual(prebuilds.sort());
     expect(listed.filter((f) => f.endsWith('.node') && !f.startsWith('prebuilds/'))).toEqual([]);
-    const shipped = /^(dist|esm|native|types|bin|prebuilds)\/|^(package\.json|README\.md|binding\.gyp|CMakeLists\.txt)$/;
+    const shipped = /^(dist|esm|native|types|bin|prebuilds|lib\/dashboard)\/|^(package\.json|README\.md|binding\.gyp|CMakeLists\.txt)$/;
     expect(listed.filter((f) => !shipped.test(f))).toEqual([]);
     // dist/lab is the two-path lab (tsconfig.lab.json), test tooling.
     expect(listed.filter((f) => /^(dist\/lab|build|build-cmake|test|bench|scripts|examples|docs|node_modules)\//.test(f))).toEqual([]);
@@ -217,6 +218,7 @@ describe('installed with install scripts blocked (npm install --ignore-scripts)'
     expect(r.server).toBe(true);
     expect(r.client).toBe(true);
     expect(r.echo).toBe('pong ping');
+    expect(r.dashboard).toEqual(['/ 200 true', '/app.js 200 true', '/uPlot.iife.min.js 200 true']);
   }, 60_000);
 
   it('with libc musl (what node-gyp-build detects on Alpine) the glibc prebuild is not picked: plain net, support() says why', () => {

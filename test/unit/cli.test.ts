@@ -142,9 +142,19 @@ describe('parse', () => {
     expect(usageError('monitor', 'extra')).toBe("unexpected 'extra' after monitor");
   });
 
+  it('dashboard: 127.0.0.1:8080 unless told; --port N, --port=N, --host H', () => {
+    expect(parse(['dashboard'])).toEqual({ command: 'dashboard', json: false, port: 8080, host: '127.0.0.1' });
+    expect(parse(['dashboard', '--port', '0', '--host', '::1'])).toEqual({ command: 'dashboard', json: false, port: 0, host: '::1' });
+    expect(parse(['dashboard', '--port=9000', '--host=0.0.0.0'])).toMatchObject({ port: 9000, host: '0.0.0.0' });
+    expect(usageError('dashboard', '--port')).toBe('--port needs a number, got nothing');
+    expect(usageError('dashboard', '--port', '70000')).toBe("--port needs a number 0-65535, got '70000'");
+    expect(usageError('dashboard', '--host')).toBe('--host needs an address');
+    expect(usageError('dashboard', 'extra')).toBe("unknown word 'extra' for dashboard");
+  });
+
   it('the help text lists the commands and the exit codes', () => {
     expect(USAGE).toMatch(/^Usage: mptcp <command> \[arguments\] \[--json\]\n/);
-    for (const c of ['status', 'endpoint list', 'endpoint add ADDRESS', 'endpoint delete id N', 'endpoint flush', 'endpoint set (id N | ADDRESS)', 'limits set', 'monitor']) expect(USAGE).toContain(c);
+    for (const c of ['status', 'endpoint list', 'endpoint add ADDRESS', 'endpoint delete id N', 'endpoint flush', 'endpoint set (id N | ADDRESS)', 'limits set', 'monitor', 'dashboard [--port N] [--host HOST]']) expect(USAGE).toContain(c);
     expect(USAGE).toMatch(/Exit codes:\n {2}0 +success\n {2}1 +the kernel refused .*did not parse\n {2}2 +usage error/);
   });
 });
