@@ -20,6 +20,7 @@ export const {
   monitor,
   Monitor,
   connections,
+  getSubflowFlags,
   NetlinkError,
   NetlinkParseError,
   http,

@@ -15,6 +15,7 @@ import {
   NLM_F_DUMP, NLM_F_REQUEST, NetlinkChannel, NetlinkParseError, getString, getU32, getU8, netlinkMessage, parseAttrs, pickAttrs,
   u32, type Attr, type NlMessage,
 } from './netlink';
+import { getInfo, type AnySocket } from './info';
 import { ipBytes } from './pm-common';
 import { validatePort } from './validators';
 
@@ -367,4 +368,22 @@ export async function connections(options?: ConnectionsOptions): Promise<Connect
   } finally {
     sock.close();
   }
+}
+
+/**
+ * The subflows of one of this process's sockets, as getSubflows() gives
+ * them plus what only the kernel's diag dump reports: each subflow's
+ * `backup` / `backupRemote` flags (MP_PRIO, MP_JOIN's backup bit), address
+ * ids and `join`. Resolves `[]` when the socket is not an MPTCP connection.
+ * Needs CAP_NET_ADMIN for the flags, as `ss -ti` does.
+ *
+ * @example
+ * const backups = (await mptcp.getSubflowFlags(socket)).filter((s) => s.backup);
+ */
+export async function getSubflowFlags(socket: AnySocket): Promise<ConnectionSubflow[]> {
+  const info = getInfo(socket);
+  if (!info) return [];
+  const port = (socket as net.Socket).localPort;
+  const list = await connections({ token: info.token, subflows: true, ...(port ? { port } : {}) });
+  return list.find((c) => c.token === info.token)?.subflows ?? [];
 }

@@ -10,7 +10,7 @@ export { NetlinkError, NetlinkParseError, type SystemError, type CodedError } fr
 /** The in-kernel path manager: endpoints and limits of this network namespace. */
 export * as pm from './pm';
 export type { Endpoint, EndpointFlag, AddEndpointOptions, Limits, ConnectionRef, SubflowEnds } from './pm';
-export { connections, type Connection, type ConnectionSubflow, type ConnectionsOptions } from './diag';
+export { connections, getSubflowFlags, type Connection, type ConnectionSubflow, type ConnectionsOptions } from './diag';
 export { monitor, Monitor, type MptcpEvent, type MptcpEventType, type MonitorOptions } from './monitor';
 /** `mptcp.http.Agent`: an `http.Agent` whose connections are MPTCP. */
 export * as http from './http';

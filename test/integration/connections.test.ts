@@ -127,6 +127,9 @@ describe.skipIf(!supported)(`connections()${skipReason ? ` (skipped: ${skipReaso
       expect(Number(ulp[5])).toBe(sf.localId);
       expect(ulp[1].includes('B')).toBe(sf.backupRemote);
       expect(ulp[1].includes('b')).toBe(sf.backup);
+      // The socket's own subflows with the diag dump's flags.
+      expect(await mptcp.getSubflowFlags(s)).toEqual([expect.objectContaining({ localPort: s.localPort, localId: 0, join: false, backup: false, backupRemote: false })]);
+      expect(await mptcp.getSubflowFlags(new net.Socket())).toEqual([]);
       s.destroy();
     } finally {
       await rec.close();

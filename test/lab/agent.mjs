@@ -24,6 +24,7 @@
 //   info    { conn }                         -> { isMptcp, info, subflows } (bigints as strings)
 //   conns   {}                               -> { conns: [...ids] }
 //   connections { options? }                 -> { list } mptcp.connections(options) in this namespace (bigints as strings)
+//   subflowFlags { conn }                    -> { list } mptcp.getSubflowFlags(conn's socket)
 //   close   { conn }                         -> {}
 //   fds     {}                               -> { count, fds }  this process's open descriptors (/proc/self/fd)
 import { createHash, randomBytes } from 'node:crypto';
@@ -277,6 +278,11 @@ const handlers = {
     return snapshot(entry.socket);
   },
   connections: async ({ options }) => ({ list: plain(await mptcp.connections(options)) }),
+  subflowFlags: async ({ conn }) => {
+    const entry = conns.get(conn);
+    if (!entry) throw new Error(`no connection ${conn}`);
+    return { list: plain(await mptcp.getSubflowFlags(entry.socket)) };
+  },
   conns: () => ({ conns: [...conns.entries()].map(([id, e]) => ({ id, role: e.role, peer: `${e.socket.remoteAddress}:${e.socket.remotePort}` })) }),
   end: ({ conn }) => {
     conns.get(conn)?.socket.end();

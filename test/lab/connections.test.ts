@@ -48,7 +48,7 @@ describe.skipIf(reason !== null)(`connections() in a two-path lab${reason ? ` (s
     const [server, client] = await Promise.all([lab.agent('server'), lab.agent('client')]);
     const { port } = await server.request<{ port: number }>({ cmd: 'serve', kind: 'lib' });
     const [p1, p2] = lab.paths;
-    await client.request({ cmd: 'connect', kind: 'lib', host: p1.serverAddress, port });
+    const { conn } = await client.request<{ conn: number }>({ cmd: 'connect', kind: 'lib', host: p1.serverAddress, port });
     const [c] = await listUntil(client, port, (l) => l.length === 1 && l[0].subflows.filter((s) => s.state === 'ESTABLISHED').length === 2);
     expect(c).toMatchObject({ remoteAddress: p1.serverAddress, remotePort: port });
     const [first, joined] = c.subflows;
@@ -70,6 +70,9 @@ describe.skipIf(reason !== null)(`connections() in a two-path lab${reason ? ` (s
     expect(marked.localAddress).toBe(p2.clientAddress);
     const after = ulp((await lab.exec('client', ['ss', '-tniH', `dport = :${port}`])).stdout);
     expect(after.get(`${marked.localAddress}:${marked.localPort} ${marked.remoteAddress}:${marked.remotePort}`)!.flags).toContain('B');
+    // The same flags for the socket the client holds, through getSubflowFlags().
+    const { list: own } = await client.request<{ list: Sf[] }>({ cmd: 'subflowFlags', conn });
+    expect(own.map((s) => [s.localAddress, s.backupRemote, s.join]).sort()).toEqual([[p1.clientAddress, false, false], [p2.clientAddress, true, true]].sort());
 
     await lab.withdraw(2);
     const [gone] = await listUntil(client, port, (l) => l[0]?.subflows.length === 1);
