@@ -383,7 +383,7 @@ export async function connections(options?: ConnectionsOptions): Promise<Connect
 export async function getSubflowFlags(socket: AnySocket): Promise<ConnectionSubflow[]> {
   const info = getInfo(socket);
   if (!info) return [];
-  const port = (socket as net.Socket).localPort;
+  const port = (socket).localPort;
   const list = await connections({ token: info.token, subflows: true, ...(port ? { port } : {}) });
   return list.find((c) => c.token === info.token)?.subflows ?? [];
 }
