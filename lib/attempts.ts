@@ -48,6 +48,9 @@ export interface Plan {
   hooked: boolean;
 }
 
+/** net's own Socket#connect (before the switch wraps it). */
+const netConnect = netOriginals(net).connect;
+
 /** The connect under way on a socket the library connects (a field of the socket's: cheaper than a WeakMap). */
 const kPlan = Symbol('mptcp.plan');
 type Tracked = net.Socket & { [kPlan]?: Plan };
@@ -181,7 +184,7 @@ export function attemptSingle(plan: Plan, a: Address): void {
     plan.anchorUsed = true;
     plan.done = true;
     if (plan.noDelay || plan.keepAlive) plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
-    netOriginals(net).connect.call(plan.socket, { port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
+    netConnect.call(plan.socket, { port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
     return;
   }
   plan.socket.emit('connectionAttempt', a.address, plan.port, a.family);

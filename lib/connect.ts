@@ -110,12 +110,16 @@ class MptcpSocketClass extends net.Socket {
  * while the first is under way fails as net's does.
  */
 function connectOverMptcp(socket: net.Socket, mode: MptcpMode): void {
-  Object.defineProperty(socket, 'connect', {
-    configurable: true, writable: true, enumerable: false,
-    value: function connect(this: net.Socket, ...args: unknown[]): net.Socket {
-      return connectSocket(this, args, mode);
-    },
-  });
+  const s = socket as net.Socket & { [kMode]?: MptcpMode };
+  if (mode !== true) s[kMode] = mode;
+  Object.defineProperty(socket, 'connect', { configurable: true, writable: true, enumerable: false, value: connectInMode });
+}
+
+const kMode = Symbol('mptcp.mode');
+
+/** The `connect` of a socket connect() returned: over MPTCP, in the mode it was made with. */
+function connectInMode(this: net.Socket & { [kMode]?: MptcpMode }, ...args: unknown[]): net.Socket {
+  return connectSocket(this, args, this[kMode] ?? true);
 }
 
 /** Makes a class callable without `new` (as net's function-style classes are). */
