@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { externalEnv } from '../helpers/net';
 import { Lab, labUnavailableReason } from './lab';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,6 +40,8 @@ async function launchIn(ns: string): Promise<Browser> {
   fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
   return puppeteer.launch({
     executablePath: wrapper,
+    // chromium runs without an ASan run's sanitizer preload (meant for the addon).
+    env: externalEnv(),
     headless: true,
     pipe: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],

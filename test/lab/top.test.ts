@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { externalEnv } from '../helpers/net';
 import { Lab, labUnavailableReason, type LabProcess } from './lab';
 
 const reason = labUnavailableReason();
@@ -44,7 +45,9 @@ afterEach(async () => {
 
 /** Starts a command in a namespace (ip netns exec runs it in its place: the pid is the command's). */
 function start(ns: string, args: string[], stdio: 'pipe' | 'ignore' = 'pipe'): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: [stdio, 'pipe', 'pipe'] });
+  // Programs other than node run without an ASan run's sanitizer preload (meant for the addon).
+  const env = args[0] === process.execPath ? process.env : externalEnv();
+  const child = spawn('ip', ['netns', 'exec', ns, ...args], { env, stdio: [stdio, 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
