@@ -45,8 +45,9 @@ afterEach(async () => {
 
 /** Starts a command in a namespace (ip netns exec runs it in its place: the pid is the command's). */
 function start(ns: string, args: string[], stdio: 'pipe' | 'ignore' = 'pipe'): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  // Programs other than node run without an ASan run's sanitizer preload (meant for the addon).
-  const env = args[0] === process.execPath ? process.env : externalEnv();
+  // A program that runs no node (python under mptcpize) runs without an ASan
+  // run's sanitizer preload, which is meant for the addon.
+  const env = args[0] === 'mptcpize' ? externalEnv() : process.env;
   const child = spawn('ip', ['netns', 'exec', ns, ...args], { env, stdio: [stdio, 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
