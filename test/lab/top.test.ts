@@ -136,7 +136,7 @@ describe.skipIf(reason !== null)('mptcp top in a two-path lab', () => {
     lab = await Lab.create({ paths: 2 });
     const server = await lab.agent('server');
     const { port } = await server.request<{ port: number }>({ cmd: 'serve', kind: 'lib' });
-    const py = 'import socket, sys, time\ns = socket.create_connection((sys.argv[1], int(sys.argv[2])))\nfor _ in range(100):\n    s.sendall(b"x" * 65536)\n    time.sleep(0.05)\n';
+    const py = 'import socket, sys, time\ns = socket.create_connection((sys.argv[1], int(sys.argv[2])))\nfor _ in range(600):\n    s.sendall(b"x" * 65536)\n    time.sleep(0.05)\n';
     const peer = start(lab.nsOf('client'), ['mptcpize', 'run', '/usr/bin/python3', '-c', py, lab.paths[0].serverAddress, String(port)], 'ignore');
     let v: View | null = null;
     let oracle: { tokens: string[]; subflows: string[] } = { tokens: [], subflows: [] };
