@@ -143,7 +143,7 @@ describe.skipIf(reason !== null)('mptcp top in a two-path lab', () => {
     for (let until = Date.now() + 10_000; Date.now() < until;) {
       oracle = await ssOracle(lab, port);
       v = JSON.parse((await lab.mptcp('client', ['top', '--once', '--json', '--interval', '0.5', '--address', lab.paths[0].serverAddress])).stdout) as View;
-      if (oracle.subflows.length === 2 && v.connections[0]?.subflows.length === 2) break;
+      if (oracle.tokens.length === 1 && oracle.subflows.length === 2 && v.connections[0]?.subflows.length === 2) break;
       await sleep(100);
     }
     expect(peer.child.exitCode).toBeNull(); // still sending
