@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliParse, usageError } from '../helpers/cli';
 
 const require = createRequire(import.meta.url);
-const cliParse = require('../../dist/cli/parse.js') as typeof import('../../lib/cli/parse');
 const fmt = require('../../dist/cli/format.js') as typeof import('../../lib/cli/format');
 const cliMain = require('../../dist/cli/main.js') as typeof import('../../lib/cli/main');
 const nl = require('../../dist/netlink.js') as typeof import('../../lib/netlink');
@@ -27,17 +27,6 @@ type PathManager = import('../../lib/cli/main').PathManager;
 
 const { parse, UsageError, USAGE } = cliParse;
 const bin = path.join(__dirname, '..', '..', 'bin', 'mptcp.js');
-
-/** The UsageError message parse throws for argv. */
-function usageError(...argv: string[]): string {
-  try {
-    parse(argv);
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error(`parse(${JSON.stringify(argv)}) did not throw`);
-}
 
 describe('parse', () => {
   it('help: --help, -h, help anywhere (exit 0); nothing at all (exit 2)', () => {

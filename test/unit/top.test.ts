@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliParse, usageError } from '../helpers/cli';
 
 const require = createRequire(import.meta.url);
 const top = require('../../dist/cli/top.js') as typeof import('../../lib/cli/top');
-const cliParse = require('../../dist/cli/parse.js') as typeof import('../../lib/cli/parse');
 const cliMain = require('../../dist/cli/main.js') as typeof import('../../lib/cli/main');
 
 type Connection = import('../../lib/diag').Connection;
@@ -176,16 +176,8 @@ describe('view', () => {
 });
 
 describe('grammar', () => {
-  const { parse, UsageError } = cliParse;
-  const usage = (...argv: string[]): string => {
-    try {
-      parse(argv);
-    } catch (err) {
-      expect(err).toBeInstanceOf(UsageError);
-      return (err as Error).message;
-    }
-    throw new Error(`parse(${JSON.stringify(argv)}) did not throw`);
-  };
+  const { parse } = cliParse;
+  const usage = usageError;
 
   it('flags, with a value after them or after =', () => {
     expect(parse(['top'])).toEqual({ command: 'top', json: false, options: { once: false, interval: 1, sort: 'rate' } });
