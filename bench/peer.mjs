@@ -3,7 +3,7 @@
 // "mptcpize" baseline under `mptcpize run`.
 //
 //   node bench/peer.mjs server <lib|net>   sink + echo servers on 127.0.0.1
-//   node bench/peer.mjs client <lib|net>   sender / latency / per-call client
+//   node bench/peer.mjs client <lib|net>   sender / latency / per-call / memory client
 //
 // lib: mptcp.createServer / mptcp.connect (the library under test).
 // net: node:net unchanged (plain TCP, or MPTCP when run under mptcpize).
@@ -11,6 +11,8 @@
 // whether the connections really were MPTCP.
 import net from 'node:net';
 import readline from 'node:readline';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -179,10 +181,18 @@ function timeCalls(fn, s, warm, batches, per) {
 async function calls(port, warm, batches, per) {
   const s = await callSocket(port);
   const out = { type: 'calls', mptcp: m.isMptcp(s), subflows: m.getSubflows(s).length, infoKeys: Object.keys(m.getInfo(s) ?? {}).length, results: {} };
+  // The N-API floor: the addon's own calls that the three functions make,
+  // bare, on the same descriptor (what no JavaScript wrapper can go under).
+  // getInfo() above has registered the scratch buffer they write into.
+  const b = require('../dist/binding.js').getBinding();
+  const fd = s._handle.fd;
   const fns = {
     isMptcp: (x) => m.isMptcp(x),
     getInfo: (x) => m.getInfo(x),
     getSubflows: (x) => m.getSubflows(x),
+    'napi: tcpIsMptcp': () => b.tcpIsMptcp(fd) === 1,
+    'napi: mptcpInfoScratch': () => b.mptcpInfoScratch(fd) > 0,
+    'napi: fullInfoScratch': () => b.fullInfoScratch(fd, 4) > 0,
     // References, not targets. A getsockname(2) through Node's own TCP handle
     // (net caches address(), so the handle is called as net does):
     'ref: handle.getsockname': (x) => { const o = {}; x._handle.getsockname(o); return o; },
@@ -207,6 +217,69 @@ function hold(port) {
   });
 }
 
+/** A full garbage collection, for the memory phase (no --expose-gc flag needed). */
+let gcFn = null;
+function fullGc() {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc');
+  }
+  gcFn();
+  gcFn();
+}
+
+/**
+ * Opens `n` connections to `port` (at most 256 connecting at a time) and
+ * holds them all open; reports how many were MPTCP and the heap and RSS
+ * per connection over the second half of them: measured (after a full GC)
+ * once half are open and once all are, so that what the process grows by
+ * once (code, caches, the young generation's growth) is not counted. Then
+ * closes them.
+ */
+async function holdMany(port, n) {
+  const sockets = [];
+  let mptcp = 0;
+  let half = null;
+  await new Promise((resolve, reject) => {
+    let started = 0;
+    let connected = 0;
+    const more = () => {
+      while (started - connected < 256 && started < n) {
+        if (started === n >> 1) {
+          // Take the mid-point reading once the first half are all open.
+          if (connected < started) return;
+          fullGc();
+          half = process.memoryUsage();
+        }
+        started++;
+        const s = dial(port);
+        sockets.push(s);
+        s.on('error', reject);
+        s.once('connect', () => {
+          connected++;
+          if (m.isMptcp(s)) mptcp++;
+          if (connected === n) resolve();
+          else more();
+        });
+      }
+    };
+    more();
+  });
+  fullGc();
+  const after = process.memoryUsage();
+  for (const s of sockets) {
+    s.removeAllListeners('error');
+    s.on('error', () => {});
+    s.destroy();
+  }
+  const counted = n - (n >> 1);
+  return {
+    type: 'heldMany', n: sockets.length, mptcp,
+    heapPerConn: (after.heapUsed - half.heapUsed) / counted,
+    rssPerConn: (after.rss - half.rss) / counted,
+  };
+}
+
 async function client() {
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('close', () => process.exit(0));
@@ -217,6 +290,7 @@ async function client() {
       else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n));
       else if (cmd.cmd === 'calls') send(await calls(cmd.port, cmd.warm, cmd.batches, cmd.per));
       else if (cmd.cmd === 'hold') send(await hold(cmd.port));
+      else if (cmd.cmd === 'holdMany') send(await holdMany(cmd.port, cmd.n));
       else if (cmd.cmd === 'release') { held?.destroy(); held = null; send({ type: 'released' }); }
       else if (cmd.cmd === 'exit') process.exit(0);
     } catch (err) {

@@ -60,6 +60,18 @@ export function connect(...args: unknown[]): net.Socket {
     // IPC, or a descriptor the caller already has: net's, unchanged.
     return net.connect(...(args as Parameters<typeof net.connect>));
   }
+  // An IP literal in a mode that can make MPTCP sockets: net.connect's own
+  // steps on an MPTCP descriptor (connectLiteral), which validate as net does.
+  const host = options.host;
+  const mptcp = options.mptcp;
+  if (typeof host === 'string' && options.port !== undefined && (mptcp === undefined || mptcp === true || mptcp === 'require')) {
+    const literal = net.isIP(host);
+    const b = literal !== 0 ? getBinding() : null;
+    if (b) {
+      const socket = connectLiteral(b, options, cb, mptcp ?? true, literal as 4 | 6);
+      if (socket) return socket;
+    }
+  }
   if (options === args[0]) checkSocketOptions(options); // the positional forms carry none of those options
   if (options.port === undefined && options.path == null) throw errMissingArgs('options', 'port', 'path');
   const mode = validateMode(options.mptcp, 'options.mptcp');
@@ -71,6 +83,34 @@ export function connect(...args: unknown[]): net.Socket {
     return net.connect(rest as unknown as net.NetConnectOpts, cb ?? undefined);
   }
   return connectNative(b, options, cb, mode);
+}
+
+/**
+ * An IP literal: net.connect's own steps (net's Socket constructor with the
+ * caller's options, setTimeout, net's connect, which validates, connects
+ * and reports as for any socket of its own) on a handle opened on an MPTCP
+ * descriptor of the literal's family, so nothing but the socket(2) differs
+ * from a plain net.connect. Null when no descriptor could be made: the
+ * general path then reports why (refusal in 'require' mode, EMFILE).
+ */
+function connectLiteral(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode, family: 4 | 6): net.Socket | null {
+  const opened = openStream(b, family, mode);
+  if (opened.fd < 0) return null;
+  // A copy, as net's constructor takes its options (Object.assign: a spread
+  // followed by more properties is V8's slow path in Node 20).
+  const ctor: Record<string, unknown> = Object.assign({}, options);
+  ctor.manualStart = true;
+  const socket = socketOnFd(b, opened.fd, ctor); // releases the descriptor if it throws
+  connectOverMptcp(socket, mode);
+  try {
+    if (options.timeout) socket.setTimeout(options.timeout as number);
+    if (cb) netConnect.call(socket, options, cb);
+    else netConnect.call(socket, options);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  return socket;
 }
 
 /** Alias of {@link connect}, as in `net`. */
@@ -149,26 +189,29 @@ function socketOptions(options: Record<string, unknown>, into: Record<string, un
 }
 
 /**
- * A net.Socket on `fd`, not yet reading (manualStart). The first one is made
+ * A net.Socket on `fd` with the constructor options `ctor` (which should ask
+ * for manualStart: not reading yet; it gets `handle` or `fd`). The first one is made
  * with `{ fd }`, which lets net identify the descriptor (guessHandleType:
  * three syscalls); later ones wrap the descriptor in a TCP handle of the
  * class net used then, and skip that probing, since the addon made the
  * descriptor and knows it is a TCP stream socket. If the constructor
  * throws (an invalid option), the descriptor is released before rethrowing.
  */
-function socketOnFd(b: NativeBinding, fd: number, options: Record<string, unknown>): net.Socket {
+function socketOnFd(b: NativeBinding, fd: number, ctor: Record<string, unknown>): net.Socket {
   const handle = tcpHandleOn(fd);
   if (handle) {
+    ctor.handle = handle;
     try {
-      return new net.Socket(socketOptions(options, { handle, manualStart: true }));
+      return new net.Socket(ctor);
     } catch (err) {
       handle.close(); // the handle owns the descriptor now, and closes it
       throw err;
     }
   }
+  ctor.fd = fd;
   let socket: net.Socket;
   try {
-    socket = new net.Socket(socketOptions(options, { fd, manualStart: true }));
+    socket = new net.Socket(ctor);
   } catch (err) {
     b.close(fd);
     throw err;
@@ -191,7 +234,7 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: C
   const opened = openStream(b, guess, mode);
   let socket: net.Socket;
   if (opened.fd >= 0) {
-    socket = socketOnFd(b, opened.fd, options); // releases the descriptor if it throws
+    socket = socketOnFd(b, opened.fd, socketOptions(options, { manualStart: true }) as Record<string, unknown>); // releases the descriptor if it throws
   } else {
     socket = new net.Socket(socketOptions(options));
   }

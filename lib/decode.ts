@@ -140,6 +140,7 @@ const HAS_FULLMESH = process.platform === 'linux' && kernelAtLeast(6, 19);
 
 /** Decodes `struct mptcp_info` from the first `n` bytes of `v` at `base`. */
 export function decodeMptcpInfo(v: DataView, base: number, n: number): MptcpInfo {
+  if (n >= 96) return decodeFullMptcpInfo(v, base);
   const flags = v.getUint32(base + 8, true);
   const info: MptcpInfo = {
     subflows: v.getUint8(base),
@@ -176,6 +177,45 @@ export function decodeMptcpInfo(v: DataView, base: number, n: number): MptcpInfo
     info.lastDataRecv = v.getUint32(base + 88, true);
     info.lastAckRecv = v.getUint32(base + 92, true);
   }
+  return info;
+}
+
+/**
+ * The whole struct of Linux 6.10 and later (96 bytes) in one object literal:
+ * one allocation of the final shape, where adding the newer fields one by
+ * one would grow the object a field at a time (getInfo's hot path).
+ */
+function decodeFullMptcpInfo(v: DataView, base: number): MptcpInfo {
+  const flags = v.getUint32(base + 8, true);
+  const info: MptcpInfo = {
+    subflows: v.getUint8(base),
+    addAddrSignal: v.getUint8(base + 1),
+    addAddrAccepted: v.getUint8(base + 2),
+    subflowsMax: v.getUint8(base + 3),
+    addAddrSignalMax: v.getUint8(base + 4),
+    addAddrAcceptedMax: v.getUint8(base + 5),
+    flags,
+    fallback: (flags & 1) !== 0,
+    remoteKeyReceived: (flags & 2) !== 0,
+    token: v.getUint32(base + 12, true),
+    writeSeq: v.getBigUint64(base + 16, true),
+    sndUna: v.getBigUint64(base + 24, true),
+    rcvNxt: v.getBigUint64(base + 32, true),
+    localAddrUsed: v.getUint8(base + 40),
+    localAddrMax: v.getUint8(base + 41),
+    csumEnabled: v.getUint8(base + 42) !== 0,
+    retransmits: v.getUint32(base + 44, true),
+    bytesRetrans: v.getBigUint64(base + 48, true),
+    bytesSent: v.getBigUint64(base + 56, true),
+    bytesReceived: v.getBigUint64(base + 64, true),
+    bytesAcked: v.getBigUint64(base + 72, true),
+    subflowsTotal: v.getUint8(base + 80),
+    lastDataSent: v.getUint32(base + 84, true),
+    lastDataRecv: v.getUint32(base + 88, true),
+    lastAckRecv: v.getUint32(base + 92, true),
+  };
+  if (HAS_LAMINAR) info.endpLaminarMax = v.getUint8(base + 81);
+  if (HAS_FULLMESH) info.endpFullmeshMax = v.getUint8(base + 82);
   return info;
 }
 
@@ -244,6 +284,7 @@ function decodeSockaddr(v: DataView, off: number): Endpoint {
  * its `tcp_info` (at `tcpOff`, `tcpLen` bytes; 0 when not fetched).
  */
 export function decodeSubflow(v: DataView, id: number | undefined, addrOff: number, tcpOff: number, tcpLen: number): Subflow {
+  if (tcpLen >= 216 && id !== undefined) return decodeFullSubflow(v, id, addrOff, tcpOff);
   const local = decodeSockaddr(v, addrOff);
   const remote = decodeSockaddr(v, addrOff + 128);
   const family = (local.family || remote.family) === AF_INET6 ? 'IPv6' : 'IPv4';
@@ -258,16 +299,43 @@ export function decodeSubflow(v: DataView, id: number | undefined, addrOff: numb
   return sf;
 }
 
-/** The name of a kernel TCP state number (`tcpi_state`, `idiag_state`). */
-export function tcpStateName(state: number): TcpState {
-  return STATES[state] ?? 'UNKNOWN';
+/**
+ * Address text by its bytes, for getSubflows' hot path: a connection's
+ * addresses repeat on every call, and formatting one costs more than a
+ * lookup. Bounded: cleared when it grows past kAddrCacheMax entries.
+ */
+const addrCache = new Map<number | string, string>();
+const kAddrCacheMax = 1024;
+
+function cachedAddress(v: DataView, off: number): string {
+  const family = v.getUint16(off, true);
+  let key: number | string;
+  if (family === AF_INET) key = v.getUint32(off + 4, false);
+  else if (family === AF_INET6) key = `${v.getUint32(off + 8)},${v.getUint32(off + 12)},${v.getUint32(off + 16)},${v.getUint32(off + 20)}`;
+  else return '';
+  let text = addrCache.get(key);
+  if (text === undefined) {
+    text = decodeSockaddr(v, off).address;
+    if (addrCache.size >= kAddrCacheMax) addrCache.clear();
+    addrCache.set(key, text);
+  }
+  return text;
 }
 
-/** A subflow's `tcp_info` (at `t`, `tcpLen` bytes) decoded onto its addresses. */
-export function decodeTcpInfo<T extends Pick<Subflow, 'family' | 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>>(
-  v: DataView, t: number, tcpLen: number, ends: T): T & Subflow {
-  const sf: T & Subflow = {
-    ...ends,
+/**
+ * decodeSubflow for a kernel with the whole of `tcp_info` the library reads
+ * (216 bytes and more) and subflow ids (6.5+): the subflow in one object
+ * literal, the same fields in the same order as the general path.
+ */
+function decodeFullSubflow(v: DataView, id: number, a: number, t: number): Subflow {
+  const lf = v.getUint16(a, true);
+  const rf = v.getUint16(a + 128, true);
+  const sf: Subflow = {
+    family: (lf || rf) === AF_INET6 ? 'IPv6' : 'IPv4',
+    localAddress: cachedAddress(v, a),
+    localPort: v.getUint16(a + 2, false),
+    remoteAddress: cachedAddress(v, a + 128),
+    remotePort: v.getUint16(a + 130, false),
     state: STATES[v.getUint8(t)] ?? 'UNKNOWN',
     rtt: v.getUint32(t + 68, true),
     rttVar: v.getUint32(t + 72, true),
@@ -281,7 +349,47 @@ export function decodeTcpInfo<T extends Pick<Subflow, 'family' | 'localAddress' 
     lost: v.getUint32(t + 32, true),
     lastDataSent: v.getUint32(t + 44, true),
     lastDataRecv: v.getUint32(t + 52, true),
+    pacingRate: v.getBigUint64(t + 104, true),
+    bytesAcked: v.getBigUint64(t + 120, true),
+    bytesReceived: v.getBigUint64(t + 128, true),
+    minRtt: v.getUint32(t + 148, true),
+    deliveryRate: v.getBigUint64(t + 160, true),
+    bytesSent: v.getBigUint64(t + 200, true),
+    bytesRetrans: v.getBigUint64(t + 208, true),
+    id,
   };
+  return sf;
+}
+
+/** The name of a kernel TCP state number (`tcpi_state`, `idiag_state`). */
+export function tcpStateName(state: number): TcpState {
+  return STATES[state] ?? 'UNKNOWN';
+}
+
+/**
+ * A subflow's `tcp_info` (at `t`, `tcpLen` bytes) decoded onto its
+ * addresses: the fields are added to `ends` (a fresh object of the
+ * caller's), which is returned. Adding them in place, rather than spreading
+ * `ends` into a new literal, keeps the call allocation-light: a spread
+ * followed by more properties takes V8's slow path in Node 20 (microseconds
+ * per object).
+ */
+export function decodeTcpInfo<T extends Pick<Subflow, 'family' | 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>>(
+  v: DataView, t: number, tcpLen: number, ends: T): T & Subflow {
+  const sf = ends as T & Subflow;
+  sf.state = STATES[v.getUint8(t)] ?? 'UNKNOWN';
+  sf.rtt = v.getUint32(t + 68, true);
+  sf.rttVar = v.getUint32(t + 72, true);
+  sf.cwnd = v.getUint32(t + 80, true);
+  sf.ssthresh = v.getUint32(t + 76, true);
+  sf.mss = v.getUint32(t + 16, true);
+  sf.pmtu = v.getUint32(t + 60, true);
+  sf.rto = v.getUint32(t + 8, true);
+  sf.retransmits = v.getUint8(t + 2);
+  sf.totalRetrans = v.getUint32(t + 100, true);
+  sf.lost = v.getUint32(t + 32, true);
+  sf.lastDataSent = v.getUint32(t + 44, true);
+  sf.lastDataRecv = v.getUint32(t + 52, true);
   if (tcpLen >= 120) sf.pacingRate = v.getBigUint64(t + 104, true);
   if (tcpLen >= 136) {
     sf.bytesAcked = v.getBigUint64(t + 120, true);

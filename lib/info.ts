@@ -22,12 +22,17 @@ export function fdOf(socket: unknown): number {
 }
 
 /**
- * Handles of connected sockets known not to be MPTCP. The answer is final: a
- * plain TCP socket never becomes MPTCP and a fallback to TCP is never undone,
- * so these skip the kernel on later calls. A handle is never reused for
- * another descriptor once connected, and the set holds it weakly.
+ * What the per-call path caches on a socket's TCP handle (a field of the
+ * handle object, symbol-keyed): its descriptor, read once (net's `fd` is a
+ * native getter), or kNotMptcp once the connection is known not to be
+ * MPTCP. That answer is final: a plain TCP socket never becomes MPTCP and a
+ * fallback to TCP is never undone, so later calls skip the kernel. A handle
+ * keeps its descriptor for life (the library's dup3 keeps the number) and
+ * net drops the handle when it closes it.
  */
-const notMptcp = new WeakSet<object>();
+const kFd = Symbol('mptcp.fd');
+const kNotMptcp = -2;
+interface CachedHandle extends HandleLike { [kFd]?: number }
 
 /**
  * A connection's token, given as the token itself or as a socket of this
@@ -55,23 +60,43 @@ function validateSocket(socket: unknown): void {
 // property load on every call in the compiled CommonJS).
 const NetSocket = net.Socket;
 const handleOfSocket = handleOf;
-const binding = getBinding;
+let addon: NativeBinding | null | undefined;
+const binding = (): NativeBinding | null => addon ?? (addon = getBinding());
 
 function connecting(socket: net.Socket): boolean {
   return socket.connecting;
 }
 
 /**
- * The handle of a connected socket that may be MPTCP: null without an addon,
- * for a socket still connecting or closed, and for one known not to be
- * MPTCP. Throws for something that is not a socket.
+ * The descriptor of a connected socket that may be MPTCP, or a negative
+ * number: -1 for a socket still connecting, closed or without a stream
+ * handle, kNotMptcp for one known not to be MPTCP. Throws for something
+ * that is not a socket. The common call is two field loads.
  */
-function connectedHandle(socket: unknown, b: NativeBinding | null): HandleLike | null {
+function liveFd(socket: unknown): number {
   if (!(socket instanceof NetSocket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
-  if (!b) return null;
-  const h = handleOfSocket(socket);
-  if (!h || socket.connecting || notMptcp.has(h)) return null;
-  return h;
+  const h = (socket as unknown as { _handle?: CachedHandle | null })._handle;
+  const fd = h ? h[kFd] : undefined;
+  if (fd !== undefined) return socket.connecting ? -1 : fd;
+  return lookUpFd(socket);
+}
+
+/** liveFd's first call on a handle, and TLS sockets (whose TCP handle is further down). */
+function lookUpFd(socket: net.Socket): number {
+  const h: CachedHandle | null = handleOfSocket(socket);
+  if (!h) return -1;
+  let fd = h[kFd];
+  if (fd === undefined) {
+    fd = h.fd ?? -1; // handleOf returns handles with a descriptor only
+    h[kFd] = fd;
+  }
+  return socket.connecting ? -1 : fd;
+}
+
+/** Remembers that the socket's connection is not MPTCP (see kFd). */
+function markNotMptcp(socket: net.Socket): void {
+  const h: CachedHandle | null = handleOfSocket(socket);
+  if (h) h[kFd] = kNotMptcp;
 }
 
 /**
@@ -86,30 +111,51 @@ function connectedHandle(socket: unknown, b: NativeBinding | null): HandleLike |
  * server.on('connection', (s) => console.log(mptcp.isMptcp(s) ? 'MPTCP' : 'TCP'));
  */
 export function isMptcp(socket: AnySocket): boolean {
+  const fd = liveFd(socket);
+  if (fd < 0) return false;
   const b = binding();
-  const h = connectedHandle(socket, b);
-  if (!h) return false;
-  const fd = h.fd as number;
-  const v = b!.tcpIsMptcp(fd);
+  if (!b) return false;
+  const v = b.tcpIsMptcp(fd);
+  if (v === 1) return true;
+  return isMptcpOther(socket, b, fd, v);
+}
+
+/** isMptcp for an answer other than 1: a plain or fallen-back connection, or a kernel without TCP_IS_MPTCP. */
+function isMptcpOther(socket: net.Socket, b: NativeBinding, fd: number, v: number): boolean {
   let result: boolean;
-  if (v >= 0) {
-    result = v === 1;
+  if (v === 0) {
+    result = false;
   } else if (v === -os.errno.EOPNOTSUPP) {
     // An MPTCP socket on a kernel without TCP_IS_MPTCP: SOL_MPTCP reads
     // succeed unless the connection fell back (kernel-abi.md section 3).
-    result = b!.mptcpInfo(fd, EMPTY) >= 0;
+    result = b.mptcpInfo(fd, EMPTY) >= 0;
   } else if (v === -os.errno.ENOPROTOOPT) {
     result = false; // a plain TCP socket on a kernel without TCP_IS_MPTCP
   } else {
     return false; // EBADF and the like: say no, remember nothing
   }
-  if (!result) notMptcp.add(h);
+  if (!result) markNotMptcp(socket);
   return result;
 }
 
+/**
+ * The scratch buffer the addon reads MPTCP_INFO and MPTCP_FULL_INFO into
+ * (registered with setScratch, one per environment), sized for
+ * `scratchCap` subflows, with a DataView over it.
+ */
+let scratchCap = -1;
+let scratchView: DataView | undefined;
+
+function ensureScratch(b: NativeBinding, cap: number): DataView {
+  const s = b.sizes;
+  const buf = new ArrayBuffer(s.fullInfoHead + s.mptcpInfo + cap * (s.subflowInfo + s.tcpInfo));
+  b.setScratch(buf);
+  scratchCap = cap;
+  scratchView = new DataView(buf);
+  return scratchView;
+}
+
 const EMPTY = new Uint8Array(0);
-let infoBuf: Uint8Array | undefined;
-let infoView: DataView | undefined;
 
 /**
  * The connection's `struct mptcp_info`, or `null` when the socket is not an
@@ -121,49 +167,34 @@ let infoView: DataView | undefined;
  * if (info) console.log(info.subflowsTotal, info.bytesSent);
  */
 export function getInfo(socket: AnySocket): MptcpInfo | null {
+  const fd = liveFd(socket);
+  if (fd < 0) return null;
   const b = binding();
-  const h = connectedHandle(socket, b);
-  if (!h || !b) return null;
-  const fd = h.fd as number;
-  if (!infoBuf) {
-    infoBuf = new Uint8Array(b.sizes.mptcpInfo);
-    infoView = new DataView(infoBuf.buffer, infoBuf.byteOffset, infoBuf.byteLength);
-  }
-  const n = b.mptcpInfo(fd, infoBuf);
-  if (n < 16) return null;
-  return decodeMptcpInfo(infoView!, 0, n);
-}
-
-let fullCap = 0;
-let fullBuf: Uint8Array | undefined;
-let fullView: DataView | undefined;
-
-function ensureFull(cap: number): void {
-  const b = getBinding()!;
-  const s = b.sizes;
-  fullCap = cap;
-  fullBuf = new Uint8Array(s.fullInfoHead + s.mptcpInfo + cap * (s.subflowInfo + s.tcpInfo));
-  fullView = new DataView(fullBuf.buffer, fullBuf.byteOffset, fullBuf.byteLength);
+  if (!b) return null;
+  const v = scratchView ?? ensureScratch(b, 4);
+  const n = b.mptcpInfoScratch(fd);
+  if (n >= 16) return decodeMptcpInfo(v, 0, n);
+  // Not MPTCP (a TCP socket, or one that fell back): final, as for isMptcp.
+  if (n === -os.errno.EOPNOTSUPP || n === -os.errno.ENOPROTOOPT) markNotMptcp(socket);
+  return null;
 }
 
 /** MPTCP_FULL_INFO (6.5+): the connection info and all subflows in one snapshot. */
-function readFull(fd: number, withInfo: boolean): { subflows: Subflow[]; info: MptcpInfo | null } | null {
-  const b = getBinding()!;
+function readFull(b: NativeBinding, fd: number, withInfo: boolean): { subflows: Subflow[]; info: MptcpInfo | null } | null {
   const s = b.sizes;
-  if (!fullBuf) ensureFull(4);
+  let v = scratchView ?? ensureScratch(b, 4);
   for (let tries = 0; tries < 4; tries++) {
-    const n = b.fullInfo(fd, fullBuf!, fullCap);
+    const n = b.fullInfoScratch(fd, scratchCap);
     if (n < 0) return null;
-    const v = fullView!;
     const num = v.getUint32(16, true);
-    if (num > fullCap) {
-      ensureFull(num + 4);
+    if (num > scratchCap) {
+      v = ensureScratch(b, num + 4);
       continue;
     }
     const tcpLen = v.getUint32(4, true);
     const sfLen = v.getUint32(12, true);
     const sfBase = s.fullInfoHead + s.mptcpInfo;
-    const tcpBase = sfBase + fullCap * s.subflowInfo;
+    const tcpBase = sfBase + scratchCap * s.subflowInfo;
     const subflows = new Array<Subflow>(num);
     for (let i = 0; i < num; i++) {
       const sfOff = sfBase + i * sfLen;
@@ -209,7 +240,12 @@ export function readSubflowsLegacy(fd: number): Subflow[] | null {
     for (let i = 0; i < num; i++) {
       const addr = decodeSubflow(av, undefined, 16 + i * aStride, 16 + i * aStride, 0);
       const tcp = decodeSubflow(tv, undefined, 16 + i * tStride, 16 + i * tStride, tStride);
-      out[i] = { ...tcp, family: addr.family, localAddress: addr.localAddress, localPort: addr.localPort, remoteAddress: addr.remoteAddress, remotePort: addr.remotePort };
+      tcp.family = addr.family;
+      tcp.localAddress = addr.localAddress;
+      tcp.localPort = addr.localPort;
+      tcp.remoteAddress = addr.remoteAddress;
+      tcp.remotePort = addr.remotePort;
+      out[i] = tcp;
     }
     return out;
   }
@@ -225,11 +261,12 @@ export function readSubflowsLegacy(fd: number): Subflow[] | null {
  * for (const sf of mptcp.getSubflows(socket)) console.log(sf.localAddress, '->', sf.remoteAddress, sf.rtt);
  */
 export function getSubflows(socket: AnySocket): Subflow[] {
-  const h = connectedHandle(socket, getBinding());
-  if (!h) return [];
-  const fd = h.fd as number;
+  const fd = liveFd(socket);
+  if (fd < 0) return [];
+  const b = binding();
+  if (!b) return [];
   const features = getFeatures();
-  if (features?.fullInfo) return readFull(fd, false)?.subflows ?? [];
+  if (features?.fullInfo) return readFull(b, fd, false)?.subflows ?? [];
   return readSubflowsLegacy(fd) ?? [];
 }
 
@@ -239,12 +276,12 @@ export function getSubflows(socket: AnySocket): Subflow[] {
  */
 export function getSnapshot(socket: AnySocket): { info: MptcpInfo; subflows: Subflow[] } | null {
   validateSocket(socket);
-  const b = getBinding();
+  const b = binding();
   if (!b) return null;
   const fd = fdOf(socket);
   if (fd < 0 || connecting(socket)) return null;
   if (getFeatures()?.fullInfo) {
-    const r = readFull(fd, true);
+    const r = readFull(b, fd, true);
     return r && r.info ? { info: r.info, subflows: r.subflows } : null;
   }
   const info = getInfo(socket);

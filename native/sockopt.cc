@@ -97,6 +97,29 @@ Napi::Value SubflowData(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), optlen);
 }
 
+constexpr size_t kFullHead = sizeof(mptcp_abi::FullInfoHead) + mptcp_abi::kMptcpInfoSize;
+
+// The buffer MPTCP_FULL_INFO needs for `capacity` subflows (capacity >= 0).
+size_t FullInfoBytes(int32_t capacity) {
+  return kFullHead + static_cast<size_t>(capacity) * (mptcp_abi::kSubflowInfoSize + mptcp_abi::kTcpInfoSize);
+}
+
+// getsockopt(MPTCP_FULL_INFO) into `data` (FullInfoBytes(capacity) long):
+// bytes of head + mptcp_info written, or -errno.
+int32_t ReadFullInfo(int fd, uint8_t* data, int32_t capacity) {
+  const size_t sf_bytes = static_cast<size_t>(capacity) * mptcp_abi::kSubflowInfoSize;
+  mptcp_abi::FullInfoHead h{};
+  h.size_tcpinfo_user = mptcp_abi::kTcpInfoSize;
+  h.size_sfinfo_user = mptcp_abi::kSubflowInfoSize;
+  h.size_arrays_user = static_cast<uint32_t>(capacity);
+  h.subflow_info = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data + kFullHead));
+  h.tcp_info = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data + kFullHead + sf_bytes));
+  std::memcpy(data, &h, sizeof(h));
+  socklen_t optlen = static_cast<socklen_t>(kFullHead);
+  if (getsockopt(fd, mptcp_abi::kSolMptcp, mptcp_abi::kMptcpFullInfo, data, &optlen) < 0) return -errno;
+  return static_cast<int32_t>(optlen);
+}
+
 // fullInfo(fd, buf, capacity) -> bytes of head + mptcp_info written | -errno.
 // Layout of buf: [0, 40) mptcp_full_info head as the kernel wrote it back,
 // [40, 136) mptcp_info, then `capacity` mptcp_subflow_info entries, then
@@ -108,22 +131,84 @@ Napi::Value FullInfo(const Napi::CallbackInfo& info) {
   int fd = ArgInt(info, 0);
   if (info.Env().IsExceptionPending() || !BufferArg(info, 1, &data, &len)) return info.Env().Undefined();
   int capacity = ArgInt(info, 2);
-  const size_t head = sizeof(mptcp_abi::FullInfoHead) + mptcp_abi::kMptcpInfoSize;
-  const size_t sf_bytes = static_cast<size_t>(capacity) * mptcp_abi::kSubflowInfoSize;
-  const size_t tcp_bytes = static_cast<size_t>(capacity) * mptcp_abi::kTcpInfoSize;
-  if (capacity < 0 || len < head + sf_bytes + tcp_bytes) return Napi::Number::New(info.Env(), -EINVAL);
+  if (capacity < 0 || len < FullInfoBytes(capacity)) return Napi::Number::New(info.Env(), -EINVAL);
 
-  mptcp_abi::FullInfoHead h{};
-  h.size_tcpinfo_user = mptcp_abi::kTcpInfoSize;
-  h.size_sfinfo_user = mptcp_abi::kSubflowInfoSize;
-  h.size_arrays_user = static_cast<uint32_t>(capacity);
-  h.subflow_info = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data + head));
-  h.tcp_info = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data + head + sf_bytes));
-  std::memcpy(data, &h, sizeof(h));
-  socklen_t optlen = static_cast<socklen_t>(head);
-  if (getsockopt(fd, mptcp_abi::kSolMptcp, mptcp_abi::kMptcpFullInfo, data, &optlen) < 0)
-    return Napi::Number::New(info.Env(), -errno);
-  return Napi::Number::New(info.Env(), optlen);
+  return Napi::Number::New(info.Env(), ReadFullInfo(fd, data, capacity));
+}
+
+// --- Scratch-buffer readers: the per-call hot path of getInfo() and
+// getSubflows(). The caller registers one ArrayBuffer per Node environment
+// (setScratch) and each read lands at its start, so a call passes only the
+// descriptor: no typed-array lookup per call. The state hangs off the
+// functions' data pointer, so worker threads each have their own.
+struct Scratch {
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  napi_ref ref = nullptr;
+  napi_env env = nullptr;
+};
+
+void FreeScratch(void* arg) {
+  Scratch* s = static_cast<Scratch*>(arg);
+  if (s->ref) napi_delete_reference(s->env, s->ref);
+  delete s;
+}
+
+// setScratch(arrayBuffer): the buffer later scratch reads write into.
+napi_value SetScratch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void* raw = nullptr;
+  bool is_ab = false;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &raw) != napi_ok || argc < 1 ||
+      napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab) {
+    napi_throw_type_error(env, nullptr, "mptcp binding: expected an ArrayBuffer");
+    return nullptr;
+  }
+  Scratch* s = static_cast<Scratch*>(raw);
+  void* data = nullptr;
+  size_t len = 0;
+  napi_ref ref = nullptr;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &len) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &ref) != napi_ok) {
+    napi_throw_error(env, nullptr, "mptcp binding: cannot keep the scratch buffer");
+    return nullptr;
+  }
+  if (s->ref) napi_delete_reference(env, s->ref);
+  s->data = static_cast<uint8_t*>(data);
+  s->len = len;
+  s->ref = ref;
+  return nullptr;
+}
+
+// Reads the descriptor argument and the environment's scratch buffer.
+bool ScratchArgs(napi_env env, napi_callback_info info, size_t want, napi_value* argv, Scratch** s) {
+  size_t argc = want;
+  void* raw = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &raw) != napi_ok || argc < want) return false;
+  *s = static_cast<Scratch*>(raw);
+  return (*s)->data != nullptr;
+}
+
+// mptcpInfoScratch(fd) -> bytes written at the scratch buffer's start | -errno.
+napi_value MptcpInfoScratch(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Scratch* s = nullptr;
+  if (!ScratchArgs(env, info, 1, argv, &s)) return FastNumber(env, -EINVAL);
+  socklen_t optlen = static_cast<socklen_t>(s->len < mptcp_abi::kMptcpInfoSize ? s->len : mptcp_abi::kMptcpInfoSize);
+  if (getsockopt(FastFd(env, argv[0]), mptcp_abi::kSolMptcp, mptcp_abi::kMptcpInfo, s->data, &optlen) < 0)
+    return FastNumber(env, -errno);
+  return FastNumber(env, static_cast<int32_t>(optlen));
+}
+
+// fullInfoScratch(fd, capacity) -> as fullInfo, into the scratch buffer.
+napi_value FullInfoScratch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Scratch* s = nullptr;
+  if (!ScratchArgs(env, info, 2, argv, &s)) return FastNumber(env, -EINVAL);
+  int32_t capacity = FastFd(env, argv[1]);
+  if (capacity < 0 || s->len < FullInfoBytes(capacity)) return FastNumber(env, -EINVAL);
+  return FastNumber(env, ReadFullInfo(FastFd(env, argv[0]), s->data, capacity));
 }
 
 }  // namespace
@@ -136,6 +221,15 @@ void InitSockopt(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpIsMptcp", Napi::Value(env, fn));
   exports.Set("subflowData", Napi::Function::New(env, SubflowData, "subflowData"));
   exports.Set("fullInfo", Napi::Function::New(env, FullInfo, "fullInfo"));
+  Scratch* scratch = new Scratch();
+  scratch->env = env;
+  napi_add_env_cleanup_hook(env, FreeScratch, scratch);
+  napi_create_function(env, "setScratch", NAPI_AUTO_LENGTH, SetScratch, scratch, &fn);
+  exports.Set("setScratch", Napi::Value(env, fn));
+  napi_create_function(env, "mptcpInfoScratch", NAPI_AUTO_LENGTH, MptcpInfoScratch, scratch, &fn);
+  exports.Set("mptcpInfoScratch", Napi::Value(env, fn));
+  napi_create_function(env, "fullInfoScratch", NAPI_AUTO_LENGTH, FullInfoScratch, scratch, &fn);
+  exports.Set("fullInfoScratch", Napi::Value(env, fn));
   Napi::Object sizes = Napi::Object::New(env);
   sizes.Set("fullInfoHead", static_cast<uint32_t>(sizeof(mptcp_abi::FullInfoHead)));
   sizes.Set("mptcpInfo", mptcp_abi::kMptcpInfoSize);

@@ -11,7 +11,8 @@
 # not under /root (mode 700), for one. The addon is Node-API, so the one the
 # loader picks (build/Release, else prebuilds/) serves every version; vitest
 # and every child the tests start (process.execPath) run on that Node. Prints
-# one line per version at the end and fails if any failed.
+# one line per version at the end (and under it the tests that failed) and
+# fails if any failed.
 # Extra vitest arguments: after --, e.g. scripts/node-versions.sh 24 -- test/pm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,9 +56,10 @@ for want in "${versions[@]}"; do
   PATH="$bin:$PATH" "$bin/node" node_modules/vitest/vitest.mjs run "$@" 2>&1 | tee "$log" || rc=$?
   elapsed=$((SECONDS - start))
   counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 || true)
-  rm -f "$log"
   [ "$rc" -eq 0 ] || failed=1
   summary+=("node $version: ${counts:-no test summary}, exit $rc, ${elapsed} s")
+  while IFS= read -r line; do summary+=("  $line"); done < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^FAILED ' || true)
+  rm -f "$log"
 done
 
 echo "== node-versions"

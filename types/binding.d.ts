@@ -99,6 +99,16 @@ export interface NativeBinding {
   subflowData(fd: number, optname: number, elemSize: number, buf: Uint8Array): number;
   /** MPTCP_FULL_INFO into buf (see native/sockopt.cc for the layout): bytes or -errno. */
   fullInfo(fd: number, buf: Uint8Array, capacity: number): number;
+  /**
+   * Registers this environment's scratch buffer: mptcpInfoScratch and
+   * fullInfoScratch write at its start (the per-call path of getInfo and
+   * getSubflows passes only the descriptor).
+   */
+  setScratch(buf: ArrayBuffer): void;
+  /** MPTCP_INFO into the scratch buffer: bytes written or -errno (-EINVAL without one). */
+  mptcpInfoScratch(fd: number): number;
+  /** MPTCP_FULL_INFO into the scratch buffer, laid out as fullInfo's: bytes or -errno (-EINVAL when it is too small). */
+  fullInfoScratch(fd: number, capacity: number): number;
   /** Takes ownership of `fd`. */
   Attempt: new (fd: number) => NativeAttempt;
   /** A netlink socket, not open yet (see open()); never throws for a runtime failure. */

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { benchArgs, envNumber, makeLog, which } from '../common.mjs';
 
-export const PHASES = ['throughput', 'latency', 'calls', 'pm', 'diag'];
+export const PHASES = ['throughput', 'latency', 'calls', 'http', 'memory', 'pm', 'diag'];
 const args = benchArgs(process.argv.slice(2), 'BENCH', PHASES);
 export const JSON_OUT = args.json;
 export const QUICK = args.quick;
@@ -22,18 +22,31 @@ export const CFG = {
   latChunk: 100,
   latWarm: QUICK ? 100 : 200,
   latRespawn: QUICK ? 300 : 1000,
-  // per-call cost
+  // per-call cost: rounds of (C floor, then the JavaScript calls), each in batches
   calls: envNumber('BENCH_CALLS', QUICK ? 50_000 : 200_000),
   callBatches: 10,
+  callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 6),
   callWarm: QUICK ? 20_000 : 50_000,
+  // HTTP servers under autocannon: rounds of one run per server per kind
+  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 3 : 6),
+  httpSeconds: envNumber('BENCH_HTTP_SECONDS', QUICK ? 2 : 5),
+  httpConnections: envNumber('BENCH_HTTP_CONNECTIONS', 10),
+  // memory: concurrent connections held open by one client process, per run
+  memConns: envNumber('BENCH_MEM_CONNS', QUICK ? 2_000 : 10_000),
+  memRounds: envNumber('BENCH_MEM_ROUNDS', QUICK ? 2 : 4),
 };
 
+/**
+ * The targets, each a ratio to a baseline of the same run. A ratio passes
+ * only when its whole bootstrap interval is inside the target.
+ */
 export const TARGETS = {
-  tputRatio: 0.98, // lib / mptcpize, p90 transfer rate, >=
-  latMedianRatio: 1.05, // lib / mptcpize, median connect latency, <=
-  isMptcp: 0.3, // µs per call, <=
-  getInfo: 1,
-  getSubflows: 3,
+  tputRatio: 0.98, // throughput lib / mptcpize, p90 transfer rate, >=
+  latMedianRatio: 1.02, // connect + 1-byte echo lib / mptcpize, median, <=
+  latP99Ratio: 1.05, // the same, p99, <=
+  callFloorRatio: 1.2, // isMptcp / getInfo / getSubflows per call over their C floor, <=
+  httpRpsRatio: 0.98, // HTTP requests/s lib / the mptcpize'd plain program, >=
+  memRatio: 1.05, // heap and RSS per open connection lib / mptcpize'd net, <=
 };
 
 export const log = makeLog(JSON_OUT);

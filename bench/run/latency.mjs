@@ -62,7 +62,10 @@ export async function latencyPhase(result) {
     };
   }
   const ci = {};
-  if (samples.mptcpize) ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
+  if (samples.mptcpize) {
+    ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
+    ci.libVsMptcpizeP99 = bootstrapRatio(samples.lib, samples.mptcpize, 0.99);
+  }
   log(`latency: ${CFG.latN} connects per mode done`);
   result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: perPair * CFG.latChunk, stats, ci, verified };
 }

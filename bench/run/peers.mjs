@@ -15,9 +15,9 @@ function startPeer(mode, role, cpu) {
   return new JsonLineChild(`${mode.name} ${role}`, cmd, { bye: JSON.stringify({ cmd: 'exit' }) + '\n' });
 }
 
-/** A fresh server (CPU_RECV) + client (CPU_SEND) process pair for a mode. */
-export async function startPair(mode) {
-  const server = startPeer(mode, 'server', CPU_RECV);
+/** A fresh server (CPU_RECV) + client (CPU_SEND) process pair for a mode (the server of `serverMode`'s kind). */
+export async function startPair(mode, serverMode = mode) {
+  const server = startPeer(serverMode, 'server', CPU_RECV);
   const client = startPeer(mode, 'client', CPU_SEND);
   const [ports] = await Promise.all([server.next('ready', 20_000), client.next('ready', 20_000)]);
   return { mode, server, client, ports };

@@ -2,6 +2,7 @@
 // the expected kind, the summary against the targets, and the tables.
 import { fixed as f, passText, table, yesNo } from '../common.mjs';
 import { CFG, CPU_RECV, CPU_SEND, TARGETS } from './config.mjs';
+import { FLOORS } from './calls.mjs';
 
 /**
  * Whether every connection of a mode had the expected kind (MPTCP or not),
@@ -23,42 +24,69 @@ export function modeCheck(result, name, want) {
   return seen.length ? seen.every(Boolean) : null;
 }
 
-/** The summary rows: { metric, measured, target, pass }. */
+/**
+ * The summary: one row per target, { metric, ratio, lo, hi, target, pass },
+ * the ratio measured in this run with its bootstrap 90 % interval. A row
+ * passes only when its whole interval is inside the target; then the rows
+ * that check each mode's connections were of the kind expected.
+ */
 export function summarize(result) {
   const rows = [];
-  const push = (metric, measured, target, pass) => rows.push({ metric, measured, target, pass });
-  const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? a / b : NaN);
-  const noBase = 'baseline unavailable';
-  // lib against the mptcpize baseline (judged on `key`, `extra` for information) and against tcp
-  const versus = (what, s, key, extra, cmp, target) => {
-    if (s.mptcpize) {
-      const r = ratio(s.lib[key], s.mptcpize[key]);
-      push(`${what} lib/mptcpize (${key})`, r, `${cmp} ${target}`, cmp === '>=' ? r >= target : r <= target);
-      push(`${what} lib/mptcpize (${extra})`, ratio(s.lib[extra], s.mptcpize[extra]), '(info)', null);
-    } else {
-      push(`${what} lib/mptcpize (${key})`, NaN, `${cmp} ${target}`, noBase);
+  const judge = (metric, r, cmp, target) => {
+    if (!r || !Number.isFinite(r.ratio)) {
+      rows.push({ metric, ratio: NaN, target: `${cmp} ${target}`, pass: 'not measured' });
+      return;
     }
+    const pass = cmp === '<=' ? r.hi <= target : r.lo >= target;
+    rows.push({ metric, ratio: r.ratio, lo: r.lo, hi: r.hi, target: `${cmp} ${target}`, pass });
   };
+  const ratioOf = (a, b, ci) => (ci ? { ratio: a / b, lo: ci.lo, hi: ci.hi } : null);
   if (result.throughput) {
     const tp = result.throughput.stats;
-    versus('throughput', tp, 'p90', 'median', '>=', TARGETS.tputRatio);
-    push('throughput lib/tcp (p90)', ratio(tp.lib.p90, tp.tcp.p90), '(info)', null);
+    judge('throughput lib/mptcpize (p90)', tp.mptcpize && ratioOf(tp.lib.p90, tp.mptcpize.p90, result.throughput.ci.libVsMptcpizeP90), '>=', TARGETS.tputRatio);
   }
   if (result.latency) {
     const lt = result.latency.stats;
-    versus('connect latency', lt, 'median', 'p99', '<=', TARGETS.latMedianRatio);
-    push('connect latency lib/tcp (median)', ratio(lt.lib.median, lt.tcp.median), '(info)', null);
+    const ci = result.latency.ci;
+    judge('connect + echo lib/mptcpize (median)', lt.mptcpize && ratioOf(lt.lib.median, lt.mptcpize.median, ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+    judge('connect + echo lib/mptcpize (p99)', lt.mptcpize && ratioOf(lt.lib.p99, lt.mptcpize.p99, ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
   }
   if (result.calls) {
     for (const fn of ['isMptcp', 'getInfo', 'getSubflows']) {
-      const v = result.calls.stats[fn]?.usMedian;
-      push(`${fn} (µs/call)`, v, `<= ${TARGETS[fn]}`, v <= TARGETS[fn]);
+      judge(`${fn} / C getsockopt floor`, result.calls.ratios[fn]?.libVsC, '<=', TARGETS.callFloorRatio);
     }
   }
+  if (result.http) {
+    for (const [kind, r] of Object.entries(result.http.ratios)) judge(`HTTP ${kind} requests/s lib/mptcpize`, r.rps, '>=', TARGETS.httpRpsRatio);
+  }
+  if (result.memory) {
+    judge('heap per connection lib/mptcpize', result.memory.ratios.heap, '<=', TARGETS.memRatio);
+    judge('RSS per connection lib/mptcpize', result.memory.ratios.rss, '<=', TARGETS.memRatio);
+  }
+  return rows;
+}
+
+/** The rows saying whether each mode's connections were of the kind expected, { metric, value, pass }. */
+export function checkRows(result) {
   const c = result.checks;
-  push('mptcpize baseline was MPTCP', c.mptcpize, 'yes', c.mptcpize === null ? noBase : c.mptcpize === true);
-  push('lib connections were MPTCP', c.lib, 'yes', c.lib === null ? null : c.lib === true);
-  push('tcp baseline was plain TCP', c.tcp, 'yes', c.tcp === null ? null : c.tcp === true);
+  const noBase = 'baseline unavailable';
+  const rows = [
+    { metric: 'mptcpize baseline was MPTCP', value: c.mptcpize, pass: c.mptcpize === null ? noBase : c.mptcpize === true },
+    { metric: 'lib connections were MPTCP', value: c.lib, pass: c.lib === null ? null : c.lib === true },
+    { metric: 'tcp baseline was plain TCP', value: c.tcp, pass: c.tcp === null ? null : c.tcp === true },
+  ];
+  if (result.http) {
+    for (const [name, v] of Object.entries(result.http.verified)) {
+      rows.push({ metric: `HTTP ${name} server: accepted connections MPTCP`, value: `${v.mptcp}/${v.connections}`, pass: v.allMptcp });
+    }
+  }
+  if (result.memory) {
+    for (const [name, s] of Object.entries(result.memory.stats)) {
+      const ok = s.connected === s.connections && s.mptcp === s.connections;
+      rows.push({ metric: `memory ${name}: connections open and MPTCP (fewest of ${s.runs} runs)`, value: `${s.mptcp}/${s.connections}`, pass: ok });
+    }
+  }
+  if (result.calls) rows.push({ metric: 'per-call connection was MPTCP', value: result.calls.mptcp, pass: result.calls.mptcp === true });
   return rows;
 }
 
@@ -118,17 +146,48 @@ export function printTables(result) {
   const c = result.calls;
   if (c) {
     out.push(`3. Per-call cost on an established MPTCP connection, µs/call (${c.subflows} subflow${c.subflows === 1 ? '' : 's'}; ` +
-      `${c.calls} calls per function in ${c.batches} batches after ${CFG.callWarm} warm-up)`);
-    out.push(table(['function', 'median batch', 'best batch', 'worst batch', 'target'],
-      Object.entries(c.stats).map(([name, s]) => [name, f(s.usMedian, 3), f(s.usMin, 3), f(s.usMax, 3),
-        TARGETS[name] !== undefined ? `<= ${TARGETS[name]}` : '(reference)']),
-      'lrrrl'));
+      `${c.rounds} rounds of ${c.calls} calls per function in ${c.batches} batches after ${CFG.callWarm} warm-up; medians over batches)`);
+    const us = (s) => (s ? f(s.usMedian, 3) : 'n/a');
+    const iv = (r) => (r ? `${f(r.ratio, 3)} (${f(r.lo, 3)}..${f(r.hi, 3)})` : 'n/a');
+    out.push(table(['function', 'library', 'N-API floor', 'C floor', 'library / C', 'N-API / C', 'library / N-API'],
+      Object.entries(FLOORS).map(([fn, fl]) => [fn, us(c.stats[fn]), us(c.stats[fl.napi]), us(c.floor[fl.c]),
+        iv(c.ratios[fn].libVsC), iv(c.ratios[fn].napiVsC), iv(c.ratios[fn].libVsNapi)]),
+      'lrrrrrr'));
+    out.push('C floor: the bare getsockopt in C++ (native/floor/floor.cc); N-API floor: the addon call alone from JavaScript, same descriptor.');
+    const refs = Object.entries(c.stats).filter(([name]) => name.startsWith('ref: '));
+    if (refs.length) out.push(`references: ${refs.map(([name, s]) => `${name.slice(5)} ${f(s.usMedian, 3)} µs`).join(', ')}`);
+    out.push('');
+  }
+
+  const h = result.http;
+  if (h) {
+    out.push(`4. HTTP server under autocannon (run under mptcpize; ${h.connections} connections, ${h.rounds} runs of ${h.seconds} s per server and load, servers taking turns): medians over runs`);
+    const rows = [];
+    for (const [name, byKind] of Object.entries(h.stats)) {
+      for (const [kind, s] of Object.entries(byKind)) {
+        rows.push([name, kind, f(s.rps, 0), f(s.p50, 2), f(s.p90, 2), f(s.p99, 2), `${s.errors}/${s.non2xx}`, `${s.mptcp}/${s.connections}`]);
+      }
+    }
+    out.push(table(['server', 'load', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors/non-2xx', 'MPTCP accepted'], rows, 'llrrrrrr'));
+    out.push('');
+    out.push(table(['load', 'requests/s lib/mptcpize (90% interval)', 'p50 ratio', 'p99 ratio'],
+      Object.entries(h.ratios).map(([kind, r]) => [kind, `${f(r.rps.ratio, 3)} (${f(r.rps.lo, 3)}..${f(r.rps.hi, 3)})`, f(r.p50, 3), f(r.p99, 3)]), 'lrrr'));
+    out.push("Connection: close: the server closes after each response and autocannon reconnects; autocannon's latency there counts the request it wrote into the closing connection.");
+    out.push('');
+  }
+
+  const mm = result.memory;
+  if (mm) {
+    out.push(`5. Memory per open connection, bytes (${mm.connections} connections held open at once by one client process; heap and RSS after a full GC ` +
+      `with half, then all, open, per connection of the second half; ${mm.rounds} runs per mode, taking turns): medians over runs`);
+    out.push(table(['client', 'open', 'MPTCP', 'heap per connection', 'RSS per connection'],
+      Object.entries(mm.stats).map(([name, s]) => [name, `${s.connected}/${s.connections}`, `${s.mptcp}`, f(s.heapPerConn, 0), f(s.rssPerConn, 0)]), 'lrrrr'));
     out.push('');
   }
 
   const p = result.pm;
   if (p) {
-    out.push(`4. Path-manager round trip in this process, µs/call (${p.calls} sequential awaited calls in ${p.batches} batches; ${p.endpoints} endpoint(s) here)`);
+    out.push(`6. Path-manager round trip in this process, µs/call (${p.calls} sequential awaited calls in ${p.batches} batches; ${p.endpoints} endpoint(s) here)`);
     out.push(table(['call', 'median', 'best', 'worst'],
       Object.entries(p.stats).map(([name, s]) => [name, f(s.usMedian, 1), f(s.usMin, 1), f(s.usMax, 1)]), 'lrrr'));
     const ref = p.stats['ref: `ip mptcp endpoint show` process'];
@@ -138,7 +197,7 @@ export function printTables(result) {
 
   const d = result.diag;
   if (d) {
-    out.push(`5. connections() with ${d.connections} MPTCP connections open (${d.mptcpSockets} MPTCP sockets listed; ss listed ${d.ssSockets}), ms/call over ${d.rounds} calls`);
+    out.push(`7. connections() with ${d.connections} MPTCP connections open (${d.mptcpSockets} MPTCP sockets listed; ss listed ${d.ssSockets}), ms/call over ${d.rounds} calls`);
     out.push(table(['call', 'median', 'best', 'worst'],
       Object.entries(d.stats).map(([name, s]) => [name, f(s.usMedian / 1e3, 2), f(s.usMin / 1e3, 2), f(s.usMax / 1e3, 2)]), 'lrrr'));
     const r = (a, b) => f(d.stats[a].usMedian / d.stats[b].usMedian, 3);
@@ -147,10 +206,12 @@ export function printTables(result) {
     out.push('');
   }
 
-  out.push('Summary (pass/fail is informative only)');
-  out.push(table(['metric', 'measured', 'target', 'pass/fail'],
-    result.summary.map((r) => [r.metric, typeof r.measured === 'number' ? f(r.measured, 3) : yesNo(r.measured), r.target, passText(r.pass)]),
-    'lrll'));
+  out.push('Summary: each ratio of this run against its target, with its bootstrap 90% interval; PASS only when the whole interval is inside the target');
+  out.push(table(['metric', 'ratio', '90% interval', 'target', 'verdict'],
+    result.summary.map((r) => [r.metric, f(r.ratio, 3), r.lo === undefined ? 'n/a' : `${f(r.lo, 3)} .. ${f(r.hi, 3)}`, r.target, passText(r.pass)]),
+    'lrrll'));
+  out.push('');
+  out.push(table(['check', 'seen', 'verdict'], checkRows(result).map((r) => [r.metric, yesNo(r.value), passText(r.pass)]), 'lrl'));
   for (const w of result.warnings) out.push(`WARNING: ${w}`);
   out.push(`(${result.elapsedSec.toFixed(0)} s)`);
   process.stdout.write(out.join('\n') + '\n');

@@ -183,7 +183,8 @@ describe('npm pack', () => {
     const inTar = run('find', ['.', '-type', 'f'], path.join(unpacked, 'package')).trim().split('\n').map((f) => f.replace(/^\.\//, '')).sort();
     expect(inTar).toEqual(listed);
 
-    const natives = fs.readdirSync(path.join(root, 'native')).map((f) => `native/${f}`);
+    const natives = (fs.readdirSync(path.join(root, 'native'), { recursive: true }) as string[])
+      .filter((f) => fs.statSync(path.join(root, 'native', f)).isFile()).map((f) => `native/${f}`);
     const prebuilds = archs.map((a) => `prebuilds/linux-${a}/${pkgJson.name}.glibc.node`);
     expect(listed).toEqual(expect.arrayContaining([
       'package.json', 'README.md', 'binding.gyp', 'CMakeLists.txt', 'bin/mptcp.js', 'esm/index.mjs', 'types/binding.d.ts',

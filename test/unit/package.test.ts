@@ -116,6 +116,27 @@ describe('decoders', () => {
     expect(full.bytesSent).toBe(0n);
     expect(full.lastAckRecv).toBe(0);
   });
+  it('the one-literal decoders of the hot path give what the field-by-field ones give', () => {
+    const { decodeSubflow } = require('../../dist/decode.js');
+    for (let i = 0; i < 500; i++) {
+      const buf = new Uint8Array(1024);
+      for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(Math.random() * 256);
+      const v = new DataView(buf.buffer);
+      // mptcp_info: 96 bytes (one literal) against the fields a 95-byte read decodes, plus the last three.
+      const full = decodeMptcpInfo(v, 0, 96);
+      const fields = decodeMptcpInfo(v, 0, 95);
+      expect(full).toEqual({ ...fields, lastDataSent: v.getUint32(84, true), lastDataRecv: v.getUint32(88, true), lastAckRecv: v.getUint32(92, true) });
+      // A subflow: both sockaddrs IPv4 or IPv6 (random bytes otherwise), tcp_info of 280 bytes.
+      const family = i % 2 ? 2 : 10;
+      v.setUint16(0, family, true);
+      v.setUint16(128, family, true);
+      const id = v.getUint32(1000, true);
+      const general = decodeSubflow(v, undefined, 0, 300, 280);
+      general.id = id;
+      expect(decodeSubflow(v, id, 0, 300, 280)).toEqual(general);
+      expect(decodeSubflow(v, id, 0, 300, 280)).toEqual(general); // from the address cache
+    }
+  });
 });
 
 /** Parses an IPv6 literal into its 16 bytes (test oracle, independent of the decoder). */
