@@ -7,6 +7,8 @@
 //
 // lib: mptcp.createServer / mptcp.connect (the library under test).
 // net: node:net unchanged (plain TCP, or MPTCP when run under mptcpize).
+// floor: the library's server; the client connects as the library does at
+// the least (see makeFloorDial), for the connect-latency floor.
 // The library is always loaded, in net mode only to check with isMptcp()
 // whether the connections really were MPTCP.
 import net from 'node:net';
@@ -19,8 +21,8 @@ const require = createRequire(import.meta.url);
 const m = require('../dist/index.js');
 
 const [role, mode] = process.argv.slice(2);
-if (!['server', 'client'].includes(role) || !['lib', 'net'].includes(mode)) {
-  process.stderr.write('usage: peer.mjs <server|client> <lib|net>\n');
+if (!['server', 'client'].includes(role) || !['lib', 'net', 'floor'].includes(mode)) {
+  process.stderr.write('usage: peer.mjs <server|client> <lib|net|floor>\n');
   process.exit(2);
 }
 const HOST = '127.0.0.1';
@@ -32,14 +34,41 @@ function send(obj) {
 
 function listen(listener) {
   return new Promise((resolve, reject) => {
-    const srv = mode === 'lib' ? m.createServer(listener) : net.createServer(listener);
+    const srv = mode === 'net' ? net.createServer(listener) : m.createServer(listener);
     srv.once('error', reject);
     srv.listen(0, HOST, () => resolve(srv));
   });
 }
 
+/**
+ * The floor of the library's way of connecting: net's own connect on a TCP
+ * handle opened on an MPTCP descriptor the addon made, and nothing else (no
+ * argument handling, no fallback, no mode). What the library adds to it is
+ * the library's cost; what it costs over mptcpize'd net is the cost of
+ * making the descriptor up front instead of inside libuv's connect.
+ */
+let floorDial = null;
+function makeFloorDial() {
+  const b = require('../dist/binding.js').getBinding();
+  const ni = require('../dist/node-internals.js');
+  const netConnect = ni.netOriginals(net).connect;
+  const { IPPROTO_MPTCP } = b.constants;
+  // Teach the library the TCP handle class, as its first connect does.
+  const first = new net.Socket({ fd: b.socket(4, IPPROTO_MPTCP), manualStart: true, readable: false, writable: false });
+  ni.learnTcpHandleClass(first);
+  first.destroy();
+  return (port) => {
+    const handle = ni.tcpHandleOn(b.socket(4, IPPROTO_MPTCP));
+    const s = new net.Socket({ port, host: HOST, handle, manualStart: true });
+    netConnect.call(s, { port, host: HOST });
+    return s;
+  };
+}
+
 function dial(port) {
-  return mode === 'lib' ? m.connect({ port, host: HOST }) : net.connect({ port, host: HOST });
+  if (mode === 'lib') return m.connect({ port, host: HOST });
+  if (mode === 'floor') return (floorDial ??= makeFloorDial())(port);
+  return net.connect({ port, host: HOST });
 }
 
 // ---------------------------------------------------------------- server ----

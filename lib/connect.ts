@@ -40,7 +40,8 @@ export interface ConnectOptions extends net.TcpSocketConnectOpts {
 /**
  * Opens a Multipath TCP connection. Same call forms, options, events and
  * errors as `net.connect` for TCP (`(port[, host][, cb])` or
- * `(options[, cb])`), plus the `mptcp` option. Returns a genuine `net.Socket`
+ * `(options[, cb])`), plus the `mptcp` option. Returns a genuine `net.Socket` (of
+ * the library's subclass, whose connect() is MPTCP too)
  * synchronously; writes made before `'connect'` are buffered. Every address
  * tried (hostnames, both families, `autoSelectFamily`, `localAddress`) uses
  * an MPTCP socket; plain TCP is used only when the kernel refuses MPTCP and
@@ -117,7 +118,8 @@ function connectLiteral(b: NativeBinding, options: Record<string, unknown>, cb: 
 export const createConnection: typeof connect = connect;
 
 function refuseWithoutAddon(options: Record<string, unknown>, cb: Callback | null): net.Socket {
-  const socket = new net.Socket(socketOptions(options));
+  const socket = new Socket(socketOptions(options));
+  connectOverMptcp(socket, 'require');
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
   const reason = reasonWithoutAddon();
@@ -126,40 +128,33 @@ function refuseWithoutAddon(options: Record<string, unknown>, cb: Callback | nul
   return socket;
 }
 
+const kMode = Symbol('mptcp.mode');
+
 /**
  * node:net's Socket whose `connect()` opens a Multipath TCP connection, as
  * connect() does (fallback to TCP when the kernel refuses MPTCP; the `mptcp`
- * connect option). mptcp/net exports it as `Socket`. Callable without
- * `new`, as net's is.
+ * connect option). connect() returns instances of it, so that connecting
+ * one again (after a destroy, as net allows) is MPTCP too, in the mode it
+ * was made with; mptcp/net exports it as `Socket`, callable without `new`,
+ * as net's is. Named Socket, as net's: util.inspect shows it so.
  */
-class MptcpSocketClass extends net.Socket {
+class Socket extends net.Socket {
+  /** The mode connect() made it with, when not the default (true). */
+  declare [kMode]?: MptcpMode;
+
   override connect(options: net.SocketConnectOpts & { mptcp?: MptcpMode }, connectionListener?: () => void): this;
   override connect(port: number, host: string, connectionListener?: () => void): this;
   override connect(port: number, connectionListener?: () => void): this;
   override connect(path: string, connectionListener?: () => void): this;
   override connect(...args: unknown[]): this {
-    connectSocket(this, args, true);
+    connectSocket(this, args, this[kMode] ?? true);
     return this;
   }
 }
 
-/**
- * Gives a socket connect() returns (a genuine net.Socket) a `connect` of
- * its own that connects over MPTCP in its mode, so that connecting it again
- * (after a destroy, as net allows) is MPTCP too, and a second connect()
- * while the first is under way fails as net's does.
- */
-function connectOverMptcp(socket: net.Socket, mode: MptcpMode): void {
-  const s = socket as net.Socket & { [kMode]?: MptcpMode };
-  if (mode !== true) s[kMode] = mode;
-  Object.defineProperty(socket, 'connect', { configurable: true, writable: true, enumerable: false, value: connectInMode });
-}
-
-const kMode = Symbol('mptcp.mode');
-
-/** The `connect` of a socket connect() returned: over MPTCP, in the mode it was made with. */
-function connectInMode(this: net.Socket & { [kMode]?: MptcpMode }, ...args: unknown[]): net.Socket {
-  return connectSocket(this, args, this[kMode] ?? true);
+/** Remembers a socket's mode for its later connects (see Socket#connect). */
+function connectOverMptcp(socket: Socket, mode: MptcpMode): void {
+  if (mode !== true) socket[kMode] = mode;
 }
 
 /** Makes a class callable without `new` (as net's function-style classes are). */
@@ -167,8 +162,8 @@ export function callable<C extends abstract new (...args: never[]) => object>(cl
   return new Proxy(cls, { apply: (target, _this, args: unknown[]): object => Reflect.construct(target, args) as object });
 }
 
-export const MptcpSocket = callable(MptcpSocketClass);
-export type MptcpSocket = MptcpSocketClass;
+export const MptcpSocket = callable(Socket);
+export type MptcpSocket = Socket;
 
 /**
  * Options for the net.Socket constructor, added to `into`; noDelay and
@@ -197,21 +192,21 @@ function socketOptions(options: Record<string, unknown>, into: Record<string, un
  * descriptor and knows it is a TCP stream socket. If the constructor
  * throws (an invalid option), the descriptor is released before rethrowing.
  */
-function socketOnFd(b: NativeBinding, fd: number, ctor: Record<string, unknown>): net.Socket {
+function socketOnFd(b: NativeBinding, fd: number, ctor: Record<string, unknown>): Socket {
   const handle = tcpHandleOn(fd);
   if (handle) {
     ctor.handle = handle;
     try {
-      return new net.Socket(ctor);
+      return new Socket(ctor);
     } catch (err) {
       handle.close(); // the handle owns the descriptor now, and closes it
       throw err;
     }
   }
   ctor.fd = fd;
-  let socket: net.Socket;
+  let socket: Socket;
   try {
-    socket = new net.Socket(ctor);
+    socket = new Socket(ctor);
   } catch (err) {
     b.close(fd);
     throw err;
@@ -232,11 +227,11 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: C
   // The descriptor the returned socket is built on: the real one for an IP
   // literal, a stand-in of the likely family for a name.
   const opened = openStream(b, guess, mode);
-  let socket: net.Socket;
+  let socket: Socket;
   if (opened.fd >= 0) {
     socket = socketOnFd(b, opened.fd, socketOptions(options, { manualStart: true }) as Record<string, unknown>); // releases the descriptor if it throws
   } else {
-    socket = new net.Socket(socketOptions(options));
+    socket = new Socket(socketOptions(options));
   }
   connectOverMptcp(socket, mode);
   if (options.timeout) {

@@ -67,3 +67,9 @@ export const MODES = [
   { name: 'tcp', peer: 'net', wrap: [], expectMptcp: false, available: true },
 ];
 export const active = () => MODES.filter((x) => x.available);
+
+/**
+ * The connect-latency phase's extra mode: the floor of the library's way
+ * of connecting (bench/peer.mjs makeFloorDial), against the library's server.
+ */
+export const FLOOR_MODE = { name: 'floor', peer: 'floor', wrap: [], expectMptcp: true, available: true };

@@ -2,14 +2,15 @@
 // modes taking turns in chunks of latChunk connects, fresh warmed-up process
 // pairs every latRespawn; the servers say whether the echoes they accepted were MPTCP.
 import { bootstrapRatio, median, quantile, rotated } from '../common.mjs';
-import { CFG, active, log } from './config.mjs';
+import { CFG, FLOOR_MODE, active, log } from './config.mjs';
 import { agree, startPairs, stopPairs } from './peers.mjs';
 
 export async function latencyPhase(result) {
   const samples = {};
   const connectSamples = {};
   const verified = {};
-  for (const mode of active()) {
+  const modes = [...active(), FLOOR_MODE];
+  for (const mode of modes) {
     samples[mode.name] = [];
     connectSamples[mode.name] = [];
     verified[mode.name] = { client: null, server: null, checked: 0, serverMptcp: 0 };
@@ -35,7 +36,7 @@ export async function latencyPhase(result) {
       if (c % perPair === 0) {
         // Fresh process pairs, warmed up (JIT, allocator, listen queue).
         await closePairs();
-        pairs = await startPairs();
+        pairs = await startPairs(modes);
         for (const name of names) noteClient(name, (await ping(name, CFG.latWarm)).mptcp);
       }
       const n = Math.min(CFG.latChunk, CFG.latN - c * CFG.latChunk);
@@ -65,7 +66,10 @@ export async function latencyPhase(result) {
   if (samples.mptcpize) {
     ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
     ci.libVsMptcpizeP99 = bootstrapRatio(samples.lib, samples.mptcpize, 0.99);
+    ci.floorVsMptcpizeMedian = bootstrapRatio(samples.floor, samples.mptcpize, 0.5);
   }
+  ci.libVsFloorMedian = bootstrapRatio(samples.lib, samples.floor, 0.5);
+  ci.libVsFloorP99 = bootstrapRatio(samples.lib, samples.floor, 0.99);
   log(`latency: ${CFG.latN} connects per mode done`);
   result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: perPair * CFG.latChunk, stats, ci, verified };
 }

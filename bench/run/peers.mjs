@@ -23,10 +23,10 @@ export async function startPair(mode, serverMode = mode) {
   return { mode, server, client, ports };
 }
 
-/** A fresh pair for every available mode, by mode name. */
-export async function startPairs() {
+/** A fresh pair for every available mode (or those given), by mode name. */
+export async function startPairs(modes = active()) {
   const pairs = {};
-  for (const mode of active()) pairs[mode.name] = await startPair(mode);
+  for (const mode of modes) pairs[mode.name] = await startPair(mode);
   return pairs;
 }
 

@@ -50,10 +50,16 @@ export function summarize(result) {
     const ci = result.latency.ci;
     judge('connect + echo lib/mptcpize (median)', lt.mptcpize && ratioOf(lt.lib.median, lt.mptcpize.median, ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
     judge('connect + echo lib/mptcpize (p99)', lt.mptcpize && ratioOf(lt.lib.p99, lt.mptcpize.p99, ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
+    if (lt.floor && lt.mptcpize) {
+      // The floor of the library's way of connecting, against the same targets: how close the library gets.
+      judge('  floor/mptcpize (median)', ratioOf(lt.floor.median, lt.mptcpize.median, ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+      judge('  lib/floor (median)', ratioOf(lt.lib.median, lt.floor.median, ci.libVsFloorMedian), '<=', TARGETS.latMedianRatio);
+    }
   }
   if (result.calls) {
     for (const fn of ['isMptcp', 'getInfo', 'getSubflows']) {
       judge(`${fn} / C getsockopt floor`, result.calls.ratios[fn]?.libVsC, '<=', TARGETS.callFloorRatio);
+      judge(`  its bare addon call / C floor`, result.calls.ratios[fn]?.napiVsC, '<=', TARGETS.callFloorRatio);
     }
   }
   if (result.http) {
@@ -138,8 +144,19 @@ export function printTables(result) {
         f(s.connectMedian, 1), `${yesNo(l.verified[name].client)}/${yesNo(l.verified[name].server)}`]),
       'lrrrrrrl'));
     out.push('');
-    out.push(table(['ratio', 'median', 'p99', "median to 'connect'"], ratioRows(l.stats, ['median', 'p99', 'connectMedian']), 'lrrr'));
-    if (l.ci.libVsMptcpizeMedian) out.push(ciText('median', l.ci.libVsMptcpizeMedian));
+    const iv = (x) => (x ? ` (${f(x.lo, 3)}..${f(x.hi, 3)})` : '');
+    const rows = ratioRows(l.stats, ['median', 'p99', 'connectMedian']);
+    if (l.stats.floor) {
+      const r = (a, b, k) => f(l.stats[a][k] / l.stats[b][k], 3);
+      rows.push(['lib / floor', r('lib', 'floor', 'median') + iv(l.ci.libVsFloorMedian), r('lib', 'floor', 'p99') + iv(l.ci.libVsFloorP99), r('lib', 'floor', 'connectMedian')]);
+      if (l.stats.mptcpize) rows.push(['floor / mptcpize', r('floor', 'mptcpize', 'median') + iv(l.ci.floorVsMptcpizeMedian), r('floor', 'mptcpize', 'p99'), r('floor', 'mptcpize', 'connectMedian')]);
+    }
+    if (l.stats.mptcpize) {
+      rows[0][1] += iv(l.ci.libVsMptcpizeMedian);
+      rows[0][2] += iv(l.ci.libVsMptcpizeP99);
+    }
+    out.push(table(['ratio (90% interval)', 'median', 'p99', "median to 'connect'"], rows, 'lrrr'));
+    out.push("floor: net's own connect on a handle opened on an MPTCP descriptor the addon made, nothing else: the least the library's way of connecting costs.");
     out.push('');
   }
 

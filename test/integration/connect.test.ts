@@ -169,7 +169,11 @@ describe.skipIf(!supported)(`connect forms reach the server over MPTCP${skipReas
   });
   it('connect() returns a genuine net.Socket synchronously with net state', () => {
     const s = mptcp.connect(rec.port, '127.0.0.1');
-    expect(Object.getPrototypeOf(s)).toBe(net.Socket.prototype);
+    // An instance of the library's Socket (mptcp/net's), a subclass of net's adding only connect().
+    expect(s).toBeInstanceOf(net.Socket);
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(s))).toBe(net.Socket.prototype);
+    expect(Object.getOwnPropertyNames(Object.getPrototypeOf(s)).sort()).toEqual(['connect', 'constructor']);
+    expect(Object.getPrototypeOf(s).constructor.name).toBe('Socket');
     expect(s.readyState).toBe('opening');
     s.destroy();
   });

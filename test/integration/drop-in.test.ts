@@ -227,7 +227,8 @@ describe.skipIf(!supported)(`as net does it, on the native path too${skipReason 
     const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
     try {
       const s = mptcp.connect(rec.port, '127.0.0.1');
-      expect(Object.getPrototypeOf(s)).toBe(nodeNet.Socket.prototype);
+      expect(s).toBeInstanceOf(mnet.Socket);
+      expect(s.connect).toBe(mnet.Socket.prototype.connect);
       await once(s, 'connect');
       s.destroy();
       await once(s, 'close');

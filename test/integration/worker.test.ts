@@ -43,6 +43,16 @@ describe.skipIf(!supported)('worker threads', () => {
     }
   });
 
+  it("getInfo's scratch buffer is per thread: a worker's readings and the main thread's, at the same time, are each their own", () => {
+    const [w] = run('scratch');
+    expect(w.code).toBe(0);
+    const [inWorker, inMain] = w.messages as [Record<string, unknown>, Record<string, unknown>];
+    // Raw calls before the worker has a buffer, with a wrong one, and with one too small for a subflow.
+    expect(inWorker).toMatchObject({ before: [-22, -22], typeError: 'TypeError', small: [true, -22], full0: true, same: true, subflows: 1 });
+    expect(inMain.mainSame).toBe(true);
+    expect(inWorker.token).not.toBe(inMain.mainToken);
+  });
+
   it('terminate() while a native connect attempt is in flight', () => {
     const [w] = run('connect-terminate');
     expect(w.code).toBe(1); // terminated
