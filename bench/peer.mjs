@@ -65,10 +65,10 @@ function makeFloorDial() {
   };
 }
 
-function dial(port) {
-  if (mode === 'lib') return m.connect({ port, host: HOST });
+function dial(port, host = HOST) {
+  if (mode === 'lib') return m.connect({ port, host });
   if (mode === 'floor') return (floorDial ??= makeFloorDial())(port);
-  return net.connect({ port, host: HOST });
+  return net.connect({ port, host });
 }
 
 // ---------------------------------------------------------------- server ----
@@ -146,11 +146,11 @@ function sendBulk(port, total, chunk) {
  * connect call to 'close', and to 'connect'.
  */
 const ONE = Buffer.from('x');
-function pingOnce(port, check) {
+function pingOnce(port, check, host) {
   return new Promise((resolve, reject) => {
     const t0 = now();
     let tc = t0;
-    const s = dial(port);
+    const s = dial(port, host);
     let mptcp = null;
     s.on('connect', () => {
       tc = now();
@@ -163,12 +163,12 @@ function pingOnce(port, check) {
   });
 }
 
-async function latency(port, n) {
+async function latency(port, n, host) {
   const us = new Array(n);
   const connectUs = new Array(n);
   let mptcp = null;
   for (let i = 0; i < n; i++) {
-    const [t, tc, mp] = await pingOnce(port, i === 0);
+    const [t, tc, mp] = await pingOnce(port, i === 0, host);
     if (i === 0) mptcp = mp;
     us[i] = t;
     connectUs[i] = tc;
@@ -316,7 +316,7 @@ async function client() {
     const cmd = JSON.parse(line);
     try {
       if (cmd.cmd === 'send') send(await sendBulk(cmd.port, cmd.bytes, cmd.chunk));
-      else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n));
+      else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n, cmd.host));
       else if (cmd.cmd === 'calls') send(await calls(cmd.port, cmd.warm, cmd.batches, cmd.per));
       else if (cmd.cmd === 'hold') send(await hold(cmd.port));
       else if (cmd.cmd === 'holdMany') send(await holdMany(cmd.port, cmd.n));

@@ -22,14 +22,16 @@ export const CFG = {
   latChunk: 100,
   latWarm: QUICK ? 100 : 200,
   latRespawn: QUICK ? 300 : 1000,
+  // connect latency by name ('localhost'), lib against mptcpize
+  latNameN: envNumber('BENCH_LAT_NAME_N', QUICK ? 300 : 3000),
   // per-call cost: rounds of (C floor, then the JavaScript calls), each in batches
   calls: envNumber('BENCH_CALLS', QUICK ? 50_000 : 200_000),
   callBatches: 10,
   callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 6),
   callWarm: QUICK ? 20_000 : 50_000,
   // HTTP servers under autocannon: rounds of one run per server per kind
-  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 3 : 6),
-  httpSeconds: envNumber('BENCH_HTTP_SECONDS', QUICK ? 2 : 5),
+  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 3 : 10),
+  httpSeconds: envNumber('BENCH_HTTP_SECONDS', QUICK ? 2 : 3),
   httpConnections: envNumber('BENCH_HTTP_CONNECTIONS', 10),
   // memory: concurrent connections held open by one client process, per run
   memConns: envNumber('BENCH_MEM_CONNS', QUICK ? 2_000 : 10_000),

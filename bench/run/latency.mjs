@@ -5,18 +5,22 @@ import { bootstrapRatio, median, quantile, rotated } from '../common.mjs';
 import { CFG, FLOOR_MODE, active, log } from './config.mjs';
 import { agree, startPairs, stopPairs } from './peers.mjs';
 
-export async function latencyPhase(result) {
+/**
+ * Sequential connects to `host`, latN of them per mode, the modes taking
+ * turns chunk by chunk: the per-connect samples, their statistics and what
+ * each side said about MPTCP.
+ */
+async function measure(modes, host, latN) {
   const samples = {};
   const connectSamples = {};
   const verified = {};
-  const modes = [...active(), FLOOR_MODE];
   for (const mode of modes) {
     samples[mode.name] = [];
     connectSamples[mode.name] = [];
     verified[mode.name] = { client: null, server: null, checked: 0, serverMptcp: 0 };
   }
   const names = Object.keys(samples);
-  const chunks = Math.ceil(CFG.latN / CFG.latChunk);
+  const chunks = Math.ceil(latN / CFG.latChunk);
   const perPair = Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk));
   let pairs = null;
   const closePairs = async () => {
@@ -29,7 +33,7 @@ export async function latencyPhase(result) {
     await stopPairs(pairs);
     pairs = null;
   };
-  const ping = (name, n, timeoutMs) => pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n }, 'latency', timeoutMs);
+  const ping = (name, n, timeoutMs) => pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n, host }, 'latency', timeoutMs);
   const noteClient = (name, mp) => { verified[name].client = agree(verified[name].client, mp); };
   try {
     for (let c = 0; c < chunks; c++) {
@@ -39,7 +43,7 @@ export async function latencyPhase(result) {
         pairs = await startPairs(modes);
         for (const name of names) noteClient(name, (await ping(name, CFG.latWarm)).mptcp);
       }
-      const n = Math.min(CFG.latChunk, CFG.latN - c * CFG.latChunk);
+      const n = Math.min(CFG.latChunk, latN - c * CFG.latChunk);
       for (const name of rotated(names, c)) {
         const r = await ping(name, n, 120_000);
         samples[name].push(...r.us);
@@ -62,6 +66,13 @@ export async function latencyPhase(result) {
       connectMedian: median(connectSamples[name]),
     };
   }
+  return { samples, stats, verified, respawnEvery: perPair * CFG.latChunk };
+}
+
+export async function latencyPhase(result) {
+  // By IP literal: every mode, and the floor of the library's way of connecting.
+  const lit = await measure([...active(), FLOOR_MODE], '127.0.0.1', CFG.latN);
+  const { samples } = lit;
   const ci = {};
   if (samples.mptcpize) {
     ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
@@ -71,5 +82,16 @@ export async function latencyPhase(result) {
   ci.libVsFloorMedian = bootstrapRatio(samples.lib, samples.floor, 0.5);
   ci.libVsFloorP99 = bootstrapRatio(samples.lib, samples.floor, 0.99);
   log(`latency: ${CFG.latN} connects per mode done`);
-  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: perPair * CFG.latChunk, stats, ci, verified };
+  // By name ('localhost': a lookup of both families, Happy Eyeballs in Node 20+), lib against mptcpize.
+  let byName = null;
+  const named = active().filter((m) => m.name !== 'tcp');
+  if (named.length === 2 && CFG.latNameN > 0) {
+    const r = await measure(named, 'localhost', CFG.latNameN);
+    byName = {
+      host: 'localhost', iterations: CFG.latNameN, stats: r.stats, verified: r.verified,
+      ci: { libVsMptcpizeMedian: bootstrapRatio(r.samples.lib, r.samples.mptcpize, 0.5), libVsMptcpizeP99: bootstrapRatio(r.samples.lib, r.samples.mptcpize, 0.99) },
+    };
+    log(`latency: ${CFG.latNameN} connects by name per mode done`);
+  }
+  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: lit.respawnEvery, stats: lit.stats, ci, verified: lit.verified, byName };
 }

@@ -50,6 +50,11 @@ export function summarize(result) {
     const ci = result.latency.ci;
     judge('connect + echo lib/mptcpize (median)', lt.mptcpize && ratioOf(lt.lib.median, lt.mptcpize.median, ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
     judge('connect + echo lib/mptcpize (p99)', lt.mptcpize && ratioOf(lt.lib.p99, lt.mptcpize.p99, ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
+    const bn = result.latency.byName;
+    if (bn) {
+      judge("connect + echo by name lib/mptcpize (median)", ratioOf(bn.stats.lib.median, bn.stats.mptcpize.median, bn.ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+      judge("connect + echo by name lib/mptcpize (p99)", ratioOf(bn.stats.lib.p99, bn.stats.mptcpize.p99, bn.ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
+    }
     if (lt.floor && lt.mptcpize) {
       // The floor of the library's way of connecting, against the same targets: how close the library gets.
       judge('  floor/mptcpize (median)', ratioOf(lt.floor.median, lt.mptcpize.median, ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
@@ -90,6 +95,12 @@ export function checkRows(result) {
     for (const [name, s] of Object.entries(result.memory.stats)) {
       const ok = s.connected === s.connections && s.mptcp === s.connections;
       rows.push({ metric: `memory ${name}: connections open and MPTCP (fewest of ${s.runs} runs)`, value: `${s.mptcp}/${s.connections}`, pass: ok });
+    }
+  }
+  const bn = result.latency?.byName;
+  if (bn) {
+    for (const [name, v] of Object.entries(bn.verified)) {
+      rows.push({ metric: `connect by name, ${name}: MPTCP (client/server)`, value: `${yesNo(v.client)}/${yesNo(v.server)}`, pass: v.client === true && v.server === true });
     }
   }
   if (result.calls) rows.push({ metric: 'per-call connection was MPTCP', value: result.calls.mptcp, pass: result.calls.mptcp === true });
@@ -158,6 +169,16 @@ export function printTables(result) {
     out.push(table(['ratio (90% interval)', 'median', 'p99', "median to 'connect'"], rows, 'lrrr'));
     out.push("floor: net's own connect on a handle opened on an MPTCP descriptor the addon made, nothing else: the least the library's way of connecting costs.");
     out.push('');
+    const bn = l.byName;
+    if (bn) {
+      out.push(`2b. The same by name (host '${bn.host}': a lookup, both families, Happy Eyeballs), ${bn.iterations} per mode`);
+      out.push(table(['mode', 'n', 'median', 'p90', 'p99', "median to 'connect'", 'MPTCP (client/server)', 'lib / mptcpize (90% interval)'],
+        Object.entries(bn.stats).map(([name, st]) => [name, st.n, f(st.median, 1), f(st.p90, 1), f(st.p99, 1), f(st.connectMedian, 1),
+          `${yesNo(bn.verified[name].client)}/${yesNo(bn.verified[name].server)}`,
+          name === 'lib' ? `median ${f(st.median / bn.stats.mptcpize.median, 3)}${iv(bn.ci.libVsMptcpizeMedian)}, p99 ${f(st.p99 / bn.stats.mptcpize.p99, 3)}${iv(bn.ci.libVsMptcpizeP99)}` : '']),
+        'lrrrrrll'));
+      out.push('');
+    }
   }
 
   const c = result.calls;
