@@ -126,6 +126,37 @@ export function bootstrapRatio(a, b, q, iters = 1000) {
   return { lo: sortedQuantile(ratios, 0.05), hi: sortedQuantile(ratios, 0.95) };
 }
 
+/**
+ * As bootstrapRatio, for samples taken in turns, block by block: a and b
+ * hold equal-sized blocks (`block` samples each, the k-th block of a taken
+ * next to the k-th of b), and whole blocks are resampled, the same block
+ * numbers for both. What drifts between blocks (a slow moment of the
+ * machine, a fresh process pair) then widens the interval as it should,
+ * where resampling single samples would treat them as independent.
+ */
+export function blockBootstrapRatio(a, b, q, block, iters = 1000) {
+  const blocks = Math.min(Math.floor(a.length / block), Math.floor(b.length / block));
+  if (blocks < 2) return bootstrapRatio(a, b, q, iters);
+  const rand = seededRandom();
+  const ra = new Float64Array(blocks * block);
+  const rb = new Float64Array(blocks * block);
+  const ratios = new Float64Array(iters);
+  for (let i = 0; i < iters; i++) {
+    for (let k = 0; k < blocks; k++) {
+      const from = ((rand() * blocks) | 0) * block;
+      for (let j = 0; j < block; j++) {
+        ra[k * block + j] = a[from + j];
+        rb[k * block + j] = b[from + j];
+      }
+    }
+    ra.sort();
+    rb.sort();
+    ratios[i] = sortedQuantile(ra, q) / sortedQuantile(rb, q);
+  }
+  ratios.sort();
+  return { lo: sortedQuantile(ratios, 0.05), hi: sortedQuantile(ratios, 0.95) };
+}
+
 /** The list rotated left by k: taking turns, no entry always runs first or last. */
 export function rotated(list, k) {
   const j = k % list.length;

@@ -1,8 +1,9 @@
 // Native connection attempts for connect(): each address tried gets an MPTCP
-// descriptor of its own family, owned by a native Attempt (native/poller.cc)
-// and connected without blocking; completion comes from a poll on Node's
-// loop. The winner is moved onto the descriptor the returned socket's handle
-// was opened on (dup3) before the socket is told it is connected. One
+// descriptor of its own family (the first of the likely family gets the one
+// made up front), owned by a native Attempt (native/poller.cc) and connected
+// without blocking; completion comes from a poll on Node's loop. The winner
+// is opened under the returned socket's handle, which has no descriptor
+// until then, before the socket is told it is connected. One
 // address at a time, or several in turn with a per-attempt timeout (Happy
 // Eyeballs, as net's autoSelectFamily). Destroying the socket cancels the
 // attempt under way synchronously.
@@ -10,7 +11,7 @@ import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import type { NativeAttempt, NativeBinding } from '../types/binding';
 import { errIpBlocked, errSocketConnectionTimeout, exceptionWithHostPort, type SystemError } from './errors';
-import { attemptedAddresses, beforeDestroy, handleFd, markConnected, netOriginals, reapplyStreamOptions } from './node-internals';
+import { attemptedAddresses, beforeDestroy, handleFd, markConnected, netOriginals, reapplyStreamOptions, type TcpHandle } from './node-internals';
 import { openStream, reasonForErrno, refusalError, type MptcpMode } from './policy';
 
 /** One address to try. */
@@ -32,20 +33,19 @@ export interface Plan {
   keepAlive: boolean;
   keepAliveInitialDelay: number;
   /**
-   * The family of the descriptor the socket's handle was opened on (owned by
-   * that handle; native attempts never use it, they own descriptors of their
-   * own and the winner is moved onto the handle's).
+   * The descriptor made up front, of the likely family (anchorFamily), owned
+   * by the plan until an attempt of that family takes it (-1 then, or once
+   * closed). The socket's handle has no descriptor while the plan runs: the
+   * connection that wins is opened under it (or net connects it on this
+   * one), so a connect makes no more sockets than it tries addresses.
    */
+  anchorFd: number;
   anchorFamily: 4 | 6;
-  /** Whether net itself has been asked to connect the handle's descriptor. */
-  anchorUsed: boolean;
   /** The attempt under way. */
   current: { native: NativeAttempt; timer: NodeJS.Timeout | null } | null;
   /** Whether the lookup has called back (a second call is net's EALREADY). */
   lookedUp: boolean;
   done: boolean;
-  /** Whether destroy() has been hooked to cancel native attempts (only once one starts). */
-  hooked: boolean;
 }
 
 /** net's own Socket#connect (before the switch wraps it). */
@@ -55,9 +55,34 @@ const netConnect = netOriginals(net).connect;
 const kPlan = Symbol('mptcp.plan');
 type Tracked = net.Socket & { [kPlan]?: Plan };
 
-/** Registers `plan` as its socket's connect under way. */
+/**
+ * Registers `plan` as its socket's connect under way, and hooks the
+ * socket's destroy() to cancel the attempt under way and close the
+ * descriptor made up front, synchronously.
+ */
 export function track(plan: Plan): void {
   (plan.socket as Tracked)[kPlan] = plan;
+  hookDestroy(plan);
+}
+
+/** The descriptor made up front if it has `family` (the caller owns it then), else -1. */
+function takeAnchor(plan: Plan, family: 4 | 6): number {
+  if (plan.anchorFd < 0 || plan.anchorFamily !== family) return -1;
+  const fd = plan.anchorFd;
+  plan.anchorFd = -1;
+  return fd;
+}
+
+/** Closes the descriptor made up front, unless an attempt took it. */
+function dropAnchor(plan: Plan): void {
+  if (plan.anchorFd < 0) return;
+  plan.b.close(plan.anchorFd);
+  plan.anchorFd = -1;
+}
+
+/** The socket's TCP handle, if it has one. */
+function streamHandle(socket: net.Socket): TcpHandle | null {
+  return (socket as net.Socket & { _handle?: TcpHandle | null })._handle ?? null;
 }
 
 /** Whether the library is connecting this socket right now (a second connect() is then net's EALREADY). */
@@ -90,16 +115,16 @@ type AttemptResult = { ok: true } | { ok: false; error: SystemError };
  */
 function startAttempt(plan: Plan, a: Address, done: (r: AttemptResult) => void): void {
   const { b } = plan;
-  if (!plan.hooked) {
-    plan.hooked = true;
-    hookDestroy(plan);
+  let fd = takeAnchor(plan, a.family);
+  if (fd < 0) {
+    const o = openStream(b, a.family, plan.mode);
+    if (o.fd < 0) {
+      done({ ok: false, error: o.refused ? refusalError(o.errno, reasonForErrno(o.errno), a.address, plan.port) : connectError(plan, o.errno, a) });
+      return;
+    }
+    fd = o.fd;
   }
-  const o = openStream(b, a.family, plan.mode);
-  if (o.fd < 0) {
-    done({ ok: false, error: o.refused ? refusalError(o.errno, reasonForErrno(o.errno), a.address, plan.port) : connectError(plan, o.errno, a) });
-    return;
-  }
-  const native = new b.Attempt(o.fd);
+  const native = new b.Attempt(fd);
   const attempt = { native, timer: null as NodeJS.Timeout | null };
   plan.current = attempt;
   const fail = (error: SystemError): void => {
@@ -144,29 +169,44 @@ function cancelCurrent(plan: Plan): void {
 }
 
 /**
- * Moves the connected descriptor onto the one the socket's handle owns and
- * tells the socket it is connected, as net's afterConnect does. Returns
- * false if the socket went away (the attempt is closed then).
+ * Puts the connected descriptor under the socket's handle (which has none
+ * yet: open(), or dup3 onto the one it has) and tells the socket it is
+ * connected, as net's afterConnect does. Returns false if the socket went
+ * away (the attempt is closed then).
  */
 function adopt(plan: Plan, native: NativeAttempt): boolean {
   const { socket } = plan;
-  const target = handleFd(socket);
-  if (socket.destroyed || !socket.connecting || plan.done || target < 0) {
+  const handle = streamHandle(socket);
+  if (socket.destroyed || !socket.connecting || plan.done) {
     native.close();
     return false;
   }
-  // The handle has not polled its descriptor yet (manualStart): replacing
-  // the file under that number is invisible to libuv.
-  const rc = native.moveTo(target);
+  if (!handle) {
+    native.close();
+    socket.destroy(exceptionWithHostPort(os.errno.EBADF, 'connect', plan.host, plan.port));
+    return false;
+  }
+  // The handle has not polled a descriptor yet (manualStart): what it gets
+  // now is invisible to libuv until net starts reading.
+  const target = handleFd(socket);
+  let rc: number;
+  if (target >= 0) {
+    rc = native.moveTo(target);
+  } else {
+    const fd = native.detach();
+    rc = handle.open(fd);
+    if (rc !== 0) plan.b.close(fd); // libuv errors are -errno on Linux
+  }
   if (rc < 0) {
     socket.destroy(exceptionWithHostPort(-rc, 'connect', plan.host, plan.port));
     return false;
   }
   plan.done = true;
+  dropAnchor(plan);
   markConnected(socket);
   // What net applies after a connect of its own: the constructor's noDelay /
   // keepAlive, and setNoDelay / setKeepAlive calls made while connecting
-  // (those went to the descriptor the connection has just replaced).
+  // (libuv has applied them already if the handle had no descriptor then).
   reapplyStreamOptions(socket);
   applySocketOptions(plan);
   socket.emit('connect');
@@ -176,12 +216,19 @@ function adopt(plan: Plan, native: NativeAttempt): boolean {
 }
 
 export function attemptSingle(plan: Plan, a: Address): void {
-  if (!plan.anchorUsed && plan.anchorFamily === a.family) {
-    // The socket's own descriptor already has this family: let net connect
-    // it, as net.connect would (its libuv connect, events and errors). With
-    // an IP literal of the handle's family net reuses the handle, so the
-    // connection stays on the MPTCP descriptor.
-    plan.anchorUsed = true;
+  const anchor = takeAnchor(plan, a.family);
+  if (anchor >= 0) {
+    // The descriptor made up front has this family: open the socket's
+    // handle on it and let net connect it, as net.connect would (its libuv
+    // connect, events and errors). With an IP literal net reuses the
+    // handle, so the connection stays on the MPTCP descriptor.
+    const handle = streamHandle(plan.socket);
+    const rc = handle ? handle.open(anchor) : -os.errno.EBADF;
+    if (rc !== 0) {
+      plan.b.close(anchor);
+      plan.socket.destroy(connectError(plan, -rc, a));
+      return;
+    }
     plan.done = true;
     if (plan.noDelay || plan.keepAlive) plan.socket.prependOnceListener('connect', () => applySocketOptions(plan));
     netConnect.call(plan.socket, { port: plan.port, host: a.address, localAddress: plan.localAddress, localPort: plan.localPort });
@@ -271,5 +318,6 @@ function hookDestroy(plan: Plan): void {
       plan.done = true;
       cancelCurrent(plan);
     }
+    dropAnchor(plan);
   });
 }

@@ -18,7 +18,8 @@ import { getBinding } from './binding';
 import type { NativeBinding } from '../types/binding';
 import { errInvalidAddressFamily, errInvalidIpAddress, errMissingArgs, exceptionWithHostPort } from './errors';
 import {
-  attemptedAddresses, connectHost, handleFd, handleOf, learnTcpHandleClass, netOriginals, setConnectHost, setConnecting, tcpHandleOn,
+  attemptedAddresses, bareTcpHandle, connectHost, handleFd, learnTcpHandleClass, learnTcpHandleClassFrom, netOriginals, setConnectHost,
+  setConnecting, tcpHandleOn, type TcpHandle,
 } from './node-internals';
 import { warnUnavailable } from './scope';
 import { openStream, reasonForErrno, reasonWithoutAddon, refusalError, validateMode, type MptcpMode, type OpenedSocket } from './policy';
@@ -224,25 +225,53 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: C
   const spec = connectSpec(options);
   const guess = guessFamily(spec);
 
-  // The descriptor the returned socket is built on: the real one for an IP
-  // literal, a stand-in of the likely family for a name.
+  // A descriptor of the likely family, made now (a refusal shows at once);
+  // the plan holds it for the first attempt of that family. The returned
+  // socket's handle has none until a connection is opened under it.
   const opened = openStream(b, guess, mode);
+  const bare = bareHandle(b);
   let socket: Socket;
-  if (opened.fd >= 0) {
-    socket = socketOnFd(b, opened.fd, socketOptions(options, { manualStart: true }) as Record<string, unknown>); // releases the descriptor if it throws
-  } else {
-    socket = new Socket(socketOptions(options));
+  try {
+    socket = new Socket(socketOptions(options, bare.handle ? { handle: bare.handle, manualStart: true } : {}));
+  } catch (err) {
+    bare.handle?.close();
+    if (opened.fd >= 0) b.close(opened.fd);
+    throw err;
   }
   connectOverMptcp(socket, mode);
   if (options.timeout) {
     try {
       socket.setTimeout(options.timeout as number);
     } catch (err) {
+      if (opened.fd >= 0) b.close(opened.fd);
       socket.destroy();
       throw err;
     }
   }
+  if (!bare.handle) {
+    // No TCP handle to give the socket (the throwaway socket that teaches
+    // its class could not be made: EMFILE and the like).
+    if (opened.fd >= 0) b.close(opened.fd);
+    if (cb) socket.once('connect', cb);
+    setConnecting(socket, true);
+    process.nextTick(() => socket.destroy(exceptionWithHostPort(bare.errno, 'socket', spec.host, spec.port)));
+    return socket;
+  }
   return startPlan(b, socket, opened, spec, options, cb, mode);
+}
+
+/**
+ * A TCP handle of net's class with no descriptor yet. Its class is learned
+ * once from a throwaway plain TCP socket if no connect has taught it yet.
+ */
+function bareHandle(b: NativeBinding): { handle: TcpHandle | null; errno: number } {
+  let handle = bareTcpHandle();
+  if (handle) return { handle, errno: 0 };
+  const fd = b.socket(4, b.constants.IPPROTO_TCP);
+  if (fd < 0) return { handle: null, errno: -fd };
+  learnTcpHandleClassFrom(net.Socket, fd); // the throwaway owns and closes the descriptor
+  handle = bareTcpHandle();
+  return handle ? { handle, errno: 0 } : { handle: null, errno: os.errno.EBADF };
 }
 
 function startPlan(b: NativeBinding, socket: net.Socket, opened: OpenedSocket, spec: ConnectSpec,
@@ -257,7 +286,7 @@ function startPlan(b: NativeBinding, socket: net.Socket, opened: OpenedSocket, s
     b, socket, mode, port: spec.port, host: spec.host,
     localAddress: spec.localAddress, localPort: spec.localPort,
     noDelay: spec.noDelay, keepAlive: spec.keepAlive, keepAliveInitialDelay: spec.keepAliveInitialDelay,
-    anchorFamily: guess, anchorUsed: false, current: null, lookedUp: false, done: false, hooked: false,
+    anchorFd: opened.fd, anchorFamily: guess, current: null, lookedUp: false, done: false,
   };
   track(plan);
   try {
@@ -431,16 +460,8 @@ export function connectSocket(socket: net.Socket, args: unknown[], defaultMode: 
     process.nextTick(() => socket.destroy(refusalError(os.errno.EPROTONOSUPPORT, reasonWithoutAddon(), spec.host, spec.port)));
     return socket;
   }
+  // net has given the socket a TCP handle with no descriptor yet; the plan
+  // holds the one made now until an attempt takes it, as for connect().
   const opened = openStream(b, guessFamily(spec), mode);
-  if (opened.fd >= 0) {
-    const handle = (socket as net.Socket & { _handle?: { open(fd: number): number } | null })._handle;
-    const rc = handle ? handle.open(opened.fd) : -os.errno.EBADF;
-    if (rc !== 0 || handleOf(socket)?.fd !== opened.fd) {
-      if (rc !== 0) b.close(opened.fd);
-      const errno = rc !== 0 ? -rc : os.errno.EBADF;
-      process.nextTick(() => socket.destroy(exceptionWithHostPort(errno, 'connect', spec.host, spec.port)));
-      return socket;
-    }
-  }
   return startPlan(b, socket, opened, spec, options, cb, mode);
 }

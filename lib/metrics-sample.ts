@@ -144,7 +144,7 @@ const perSocket = (k: keyof Omit<SocketSample, 'label'>) => (s: Snapshot): Sampl
 
 /** The namespace and collector-status families. */
 export const NAMESPACE_DESCRIPTORS: readonly FamilyDescriptor[] = [
-  { name: SERIES.connections, help: 'MPTCP connections in this network namespace, listeners not included (ss -M).', type: 'gauge', labelNames: [], pick: ns('connections') },
+  { name: SERIES.connections, help: 'MPTCP connections in this network namespace, listeners and sockets in CLOSE not included (ss -M).', type: 'gauge', labelNames: [], pick: ns('connections') },
   { name: SERIES.listeners, help: 'Listening MPTCP sockets in this network namespace.', type: 'gauge', labelNames: [], pick: ns('listeners') },
   { name: SERIES.subflows, help: "Subflows of this network namespace's MPTCP connections (from each connection's mptcp_info).", type: 'gauge', labelNames: [], pick: ns('subflows') },
   { name: SERIES.fallback, help: 'MPTCP connections of this network namespace that fell back to TCP.', type: 'gauge', labelNames: [], pick: ns('fallback') },
@@ -178,6 +178,9 @@ export async function countNamespace(): Promise<NamespaceCounts> {
       counts.listeners++;
       continue;
     }
+    // A socket in CLOSE is no connection: made and not connected yet, or
+    // closed and not yet freed by the kernel (ss -M lists it as UNCONN).
+    if (c.state === 'CLOSE') continue;
     counts.connections++;
     if (c.info) {
       counts.subflows += c.info.subflowsTotal ?? c.info.subflows + 1;

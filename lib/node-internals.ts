@@ -143,6 +143,16 @@ export function tcpServerHandleOn(fd: number): TcpHandle | null {
   return openHandle(kTcpServerType, fd);
 }
 
+/**
+ * A TCP handle (net's own class) with no descriptor yet, to pass to `new
+ * net.Socket({ handle })`: open() puts one under it later, and what is set
+ * on it meanwhile (setNoDelay, setKeepAlive) libuv applies then. Null before
+ * the class is known (see learnTcpHandleClassFrom).
+ */
+export function bareTcpHandle(): TcpHandle | null {
+  return tcpHandleClass ? new tcpHandleClass(kTcpSocketType) : null;
+}
+
 /** Whether the TCP handle class is known. */
 export function tcpHandleClassKnown(): boolean {
   return tcpHandleClass !== null;

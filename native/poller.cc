@@ -35,6 +35,7 @@ class Attempt : public Napi::ObjectWrap<Attempt>, public Poll::Owner {
                            InstanceMethod("watch", &Attempt::Watch),
                            InstanceMethod("moveTo", &Attempt::MoveTo),
                            InstanceMethod("close", &Attempt::CloseJs),
+                           InstanceMethod("detach", &Attempt::Detach),
                            InstanceAccessor("fd", &Attempt::Fd, nullptr),
                        });
   }
@@ -80,6 +81,16 @@ class Attempt : public Napi::ObjectWrap<Attempt>, public Poll::Owner {
     int err = rc < 0 ? errno : 0;
     Release();
     return Napi::Number::New(env, -err);
+  }
+
+  // detach() -> the descriptor | -1: stops watching and hands the
+  // descriptor to the caller, who owns it from then on (to open a TCP handle
+  // on it); the attempt owns nothing afterwards.
+  Napi::Value Detach(const Napi::CallbackInfo& info) {
+    StopWatch();
+    int fd = fd_;
+    fd_ = -1;
+    return Napi::Number::New(info.Env(), fd);
   }
 
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {

@@ -50,6 +50,8 @@ export interface NativeAttempt {
   moveTo(target: number): number;
   /** Stops watching (no callback) and closes the descriptor; safe to call more than once. */
   close(): void;
+  /** Stops watching (no callback) and hands over the descriptor, now the caller's: the descriptor, or -1 if none. */
+  detach(): number;
 }
 
 /** A netlink socket polled on Node's loop (native/netlink.cc). */

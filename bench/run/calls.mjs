@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootstrapRatio, median } from '../common.mjs';
+import { blockBootstrapRatio, median } from '../common.mjs';
 import { CFG, CPU_SEND, MODES, TASKSET, log } from './config.mjs';
 import { startPair, stopPairs } from './peers.mjs';
 
@@ -64,8 +64,10 @@ export async function callsPhase(result) {
   for (const [name, ns] of Object.entries(js)) stats[name] = usStats(ns, 1e3);
   const floorStats = {};
   for (const [name, ns] of Object.entries(floor)) floorStats[name] = usStats(ns, 1e3);
-  // Ratios of medians per batch, with bootstrap intervals.
+  // Ratios of medians per batch, with bootstrap intervals resampling whole
+  // rounds (the floor's and the library's batches of one round together).
   const ratios = {};
+  const bootstrapRatio = (a, b, q) => blockBootstrapRatio(a, b, q, CFG.callBatches);
   for (const [fn, f] of Object.entries(FLOORS)) {
     const row = {};
     if (floor[f.c]) {

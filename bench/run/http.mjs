@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonLineChild } from '../child.mjs';
-import { bootstrapRatio, median, rotated } from '../common.mjs';
+import { blockBootstrapRatio, median, rotated } from '../common.mjs';
 import { CFG, CPU_RECV, CPU_SEND, MPTCPIZE, MODES, TASKSET, log } from './config.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -105,7 +105,7 @@ export async function httpPhase(result) {
     const a = stats.lib[kind];
     const b = stats.mptcpize[kind];
     ratios[kind] = {
-      rps: { ratio: a.rps / b.rps, ...bootstrapRatio(a.rpsAll, b.rpsAll, 0.5) },
+      rps: { ratio: a.rps / b.rps, ...blockBootstrapRatio(a.rpsAll, b.rpsAll, 0.5, 1) }, // paired by round
       p50: a.p50 / b.p50, p99: a.p99 / b.p99,
     };
   }

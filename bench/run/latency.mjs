@@ -1,7 +1,7 @@
 // Phase 2 of the loopback benchmark: sequential connect + 1-byte echo + close,
 // modes taking turns in chunks of latChunk connects, fresh warmed-up process
 // pairs every latRespawn; the servers say whether the echoes they accepted were MPTCP.
-import { bootstrapRatio, median, quantile, rotated } from '../common.mjs';
+import { blockBootstrapRatio, median, quantile, rotated } from '../common.mjs';
 import { CFG, FLOOR_MODE, active, log } from './config.mjs';
 import { agree, startPairs, stopPairs } from './peers.mjs';
 
@@ -69,18 +69,21 @@ async function measure(modes, host, latN) {
   return { samples, stats, verified, respawnEvery: perPair * CFG.latChunk };
 }
 
+/** A ratio's interval, resampling the chunks the modes took in turns (see blockBootstrapRatio). */
+const paired = (a, b, q) => blockBootstrapRatio(a, b, q, CFG.latChunk);
+
 export async function latencyPhase(result) {
   // By IP literal: every mode, and the floor of the library's way of connecting.
   const lit = await measure([...active(), FLOOR_MODE], '127.0.0.1', CFG.latN);
   const { samples } = lit;
   const ci = {};
   if (samples.mptcpize) {
-    ci.libVsMptcpizeMedian = bootstrapRatio(samples.lib, samples.mptcpize, 0.5);
-    ci.libVsMptcpizeP99 = bootstrapRatio(samples.lib, samples.mptcpize, 0.99);
-    ci.floorVsMptcpizeMedian = bootstrapRatio(samples.floor, samples.mptcpize, 0.5);
+    ci.libVsMptcpizeMedian = paired(samples.lib, samples.mptcpize, 0.5);
+    ci.libVsMptcpizeP99 = paired(samples.lib, samples.mptcpize, 0.99);
+    ci.floorVsMptcpizeMedian = paired(samples.floor, samples.mptcpize, 0.5);
   }
-  ci.libVsFloorMedian = bootstrapRatio(samples.lib, samples.floor, 0.5);
-  ci.libVsFloorP99 = bootstrapRatio(samples.lib, samples.floor, 0.99);
+  ci.libVsFloorMedian = paired(samples.lib, samples.floor, 0.5);
+  ci.libVsFloorP99 = paired(samples.lib, samples.floor, 0.99);
   log(`latency: ${CFG.latN} connects per mode done`);
   // By name ('localhost': a lookup of both families, Happy Eyeballs in Node 20+), lib against mptcpize.
   let byName = null;
@@ -89,7 +92,7 @@ export async function latencyPhase(result) {
     const r = await measure(named, 'localhost', CFG.latNameN);
     byName = {
       host: 'localhost', iterations: CFG.latNameN, stats: r.stats, verified: r.verified,
-      ci: { libVsMptcpizeMedian: bootstrapRatio(r.samples.lib, r.samples.mptcpize, 0.5), libVsMptcpizeP99: bootstrapRatio(r.samples.lib, r.samples.mptcpize, 0.99) },
+      ci: { libVsMptcpizeMedian: paired(r.samples.lib, r.samples.mptcpize, 0.5), libVsMptcpizeP99: paired(r.samples.lib, r.samples.mptcpize, 0.99) },
     };
     log(`latency: ${CFG.latNameN} connects by name per mode done`);
   }

@@ -5,7 +5,7 @@
 // of them (readings after a full GC with half, then all, open: what the
 // process grows by once is left out). lib (mptcp.connect) and mptcpize
 // (net.connect under `mptcpize run`) take turns run by run.
-import { bootstrapRatio, median, rotated } from '../common.mjs';
+import { blockBootstrapRatio, median, rotated } from '../common.mjs';
 import { CFG, MODES, log } from './config.mjs';
 import { startPair, stopPairs } from './peers.mjs';
 
@@ -43,7 +43,7 @@ export async function memoryPhase(result) {
     for (const k of ['heap', 'rss']) {
       const a = stats.lib[`${k}All`];
       const b = stats.mptcpize[`${k}All`];
-      ratios[k] = { ratio: median(a) / median(b), ...bootstrapRatio(a, b, 0.5) };
+      ratios[k] = { ratio: median(a) / median(b), ...blockBootstrapRatio(a, b, 0.5, 1) }; // paired by round
     }
   }
   result.memory = { connections: CFG.memConns, rounds: CFG.memRounds, stats, ratios };

@@ -18,9 +18,9 @@ export function netstatMptcp(): Record<string, number> {
   return Object.fromEntries(names.map((n, i) => [n, values[i]]));
 }
 
-/** `ss -HM` over every state but listening: the MPTCP connections iproute2 sees in this namespace. */
+/** `ss -HM` over every state but listening and close: the MPTCP connections iproute2 sees in this namespace. */
 export function ssConnectionCount(): number {
-  return execFileSync('ss', ['-HMn', 'state', 'all', 'exclude', 'listening'], { encoding: 'utf8' }).split('\n').filter((l) => l.trim()).length;
+  return execFileSync('ss', ['-HMn', 'state', 'all', 'exclude', 'listening', 'exclude', 'close'], { encoding: 'utf8' }).split('\n').filter((l) => l.trim()).length;
 }
 
 export interface ParsedSample { name: string; labels: Record<string, string>; value: number }

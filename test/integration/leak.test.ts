@@ -60,6 +60,43 @@ describe.skipIf(!supported)(`descriptor hygiene${skipReason ? ` (skipped: ${skip
     expect(openFds()).toBe(before);
   });
 
+  it.skipIf(!hasIPv6)('Happy Eyeballs by name: the first address refused or answering, destroyed mid-way or not, leaks no fd', async () => {
+    // The server listens on IPv4 only, so ::1 is refused. The descriptor made
+    // up front is IPv4: taken by the 127.0.0.1 attempt whichever comes first,
+    // closed when the plan ends without it.
+    const server = mptcp.createServer((c) => { c.on('data', (d) => c.end(d)); c.on('error', () => {}); });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const both = (first: 4 | 6) => ((_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) => {
+      const v4 = { address: '127.0.0.1', family: 4 };
+      const v6 = { address: '::1', family: 6 };
+      setImmediate(() => cb(null, first === 6 ? [v6, v4] : [v4, v6]));
+    }) as unknown as net.LookupFunction;
+    await settle();
+    const before = openFds();
+    let echoed = 0;
+    let mptcpCount = 0;
+    for (let i = 0; i < 300; i++) {
+      const s = mptcp.connect({ port, host: 'both.test', autoSelectFamily: true, lookup: both(i % 2 ? 6 : 4) });
+      s.on('error', () => {});
+      if (i % 5 === 4) {
+        s.once('connectionAttempt', () => s.destroy());
+      } else {
+        await once(s, 'connect');
+        if (mptcp.isMptcp(s)) mptcpCount++;
+        s.end('x');
+        s.on('data', () => echoed++);
+      }
+      await new Promise((r) => s.once('close', r));
+    }
+    await settle();
+    expect(echoed).toBe(240);
+    expect(mptcpCount).toBe(240);
+    expect(openFds()).toBe(before);
+    await new Promise((r) => server.close(r));
+  });
+
   it('connect() throwing on an invalid option releases the descriptor it made', async () => {
     // Warm both construction paths (the first socket teaches the library Node's TCP handle class).
     const warm = mptcp.connect({ port: 9, host: '127.0.0.1' });
