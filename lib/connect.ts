@@ -96,12 +96,16 @@ export function connect(...args: unknown[]): net.Socket {
  * general path then reports why (refusal in 'require' mode, EMFILE).
  */
 function connectLiteral(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode, family: 4 | 6): net.Socket | null {
-  const opened = openStream(b, family, mode);
-  if (opened.fd < 0) return null;
   // A copy, as net's constructor takes its options (Object.assign: a spread
-  // followed by more properties is V8's slow path in Node 20).
+  // followed by more properties is V8's slow path in Node 20), made before
+  // the descriptor, so that a throwing getter leaves nothing open.
   const ctor: Record<string, unknown> = Object.assign({}, options);
   ctor.manualStart = true;
+  // net.connect builds its socket with no handle, so pauseOnCreate does
+  // nothing there; with the handle given here it would stop reading.
+  if (ctor.pauseOnCreate !== undefined) delete ctor.pauseOnCreate;
+  const opened = openStream(b, family, mode);
+  if (opened.fd < 0) return null;
   const socket = socketOnFd(b, opened.fd, ctor); // releases the descriptor if it throws
   connectOverMptcp(socket, mode);
   try {

@@ -81,14 +81,19 @@ function liveFd(socket: unknown): number {
   return lookUpFd(socket);
 }
 
-/** liveFd's first call on a handle, and TLS sockets (whose TCP handle is further down). */
+/**
+ * liveFd's first call on a handle, and every call on a TLS socket: a
+ * TLSWrap's descriptor is its underlying socket's, which can close (and its
+ * number be reused) while the TLS socket still holds the wrap, so it is read
+ * afresh each time; only a handle that owns its descriptor caches it.
+ */
 function lookUpFd(socket: net.Socket): number {
   const h: CachedHandle | null = handleOfSocket(socket);
   if (!h) return -1;
   let fd = h[kFd];
-  if (fd === undefined) {
+  if (fd === undefined || fd !== kNotMptcp && (h._parent !== undefined || h._parentWrap !== undefined)) {
     fd = h.fd ?? -1; // handleOf returns handles with a descriptor only
-    h[kFd] = fd;
+    if (h._parent === undefined && h._parentWrap === undefined) h[kFd] = fd;
   }
   return socket.connecting ? -1 : fd;
 }
@@ -140,19 +145,27 @@ function isMptcpOther(socket: net.Socket, b: NativeBinding, fd: number, v: numbe
 
 /**
  * The scratch buffer the addon reads MPTCP_INFO and MPTCP_FULL_INFO into
- * (registered with setScratch, one per environment), sized for
- * `scratchCap` subflows, with a DataView over it.
+ * (registered with setScratch, one per environment), sized for `cap`
+ * subflows, with a DataView over it. Kept on the binding object under a
+ * registered symbol, so that every copy of this module loaded over the
+ * same addon (module registries reset by test runners, bundles) reads the
+ * buffer the addon writes into now.
  */
-let scratchCap = -1;
-let scratchView: DataView | undefined;
+interface Scratch { view: DataView; cap: number }
+const kScratch = Symbol.for('mptcp.scratch');
+type WithScratch = NativeBinding & { [kScratch]?: Scratch };
 
-function ensureScratch(b: NativeBinding, cap: number): DataView {
+function scratchOf(b: NativeBinding): Scratch {
+  return (b as WithScratch)[kScratch] ?? ensureScratch(b, 4);
+}
+
+function ensureScratch(b: NativeBinding, cap: number): Scratch {
   const s = b.sizes;
   const buf = new ArrayBuffer(s.fullInfoHead + s.mptcpInfo + cap * (s.subflowInfo + s.tcpInfo));
   b.setScratch(buf);
-  scratchCap = cap;
-  scratchView = new DataView(buf);
-  return scratchView;
+  const scratch = { view: new DataView(buf), cap };
+  (b as WithScratch)[kScratch] = scratch;
+  return scratch;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -171,7 +184,7 @@ export function getInfo(socket: AnySocket): MptcpInfo | null {
   if (fd < 0) return null;
   const b = binding();
   if (!b) return null;
-  const v = scratchView ?? ensureScratch(b, 4);
+  const v = scratchOf(b).view;
   const n = b.mptcpInfoScratch(fd);
   if (n >= 16) return decodeMptcpInfo(v, 0, n);
   // Not MPTCP (a TCP socket, or one that fell back): final, as for isMptcp.
@@ -182,19 +195,20 @@ export function getInfo(socket: AnySocket): MptcpInfo | null {
 /** MPTCP_FULL_INFO (6.5+): the connection info and all subflows in one snapshot. */
 function readFull(b: NativeBinding, fd: number, withInfo: boolean): { subflows: Subflow[]; info: MptcpInfo | null } | null {
   const s = b.sizes;
-  let v = scratchView ?? ensureScratch(b, 4);
+  let scratch = scratchOf(b);
   for (let tries = 0; tries < 4; tries++) {
-    const n = b.fullInfoScratch(fd, scratchCap);
+    const n = b.fullInfoScratch(fd, scratch.cap);
     if (n < 0) return null;
+    const v = scratch.view;
     const num = v.getUint32(16, true);
-    if (num > scratchCap) {
-      v = ensureScratch(b, num + 4);
+    if (num > scratch.cap) {
+      scratch = ensureScratch(b, num + 4);
       continue;
     }
     const tcpLen = v.getUint32(4, true);
     const sfLen = v.getUint32(12, true);
     const sfBase = s.fullInfoHead + s.mptcpInfo;
-    const tcpBase = sfBase + scratchCap * s.subflowInfo;
+    const tcpBase = sfBase + scratch.cap * s.subflowInfo;
     const subflows = new Array<Subflow>(num);
     for (let i = 0; i < num; i++) {
       const sfOff = sfBase + i * sfLen;

@@ -122,6 +122,46 @@ describe.skipIf(!supported)(`mptcp/net over MPTCP${skipReason ? ` (skipped: ${sk
     await new Promise((r) => server.close(r));
   });
 
+  it("a TLS socket's readings follow its underlying socket: once that closes, not another connection's under the same number", async () => {
+    const server = tls.createServer(selfSignedCert(), (s) => { s.on('error', () => {}); s.resume(); });
+    mptcp.listen(server, 0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as nodeNet.AddressInfo).port;
+    const raw = mptcp.connect(port, '127.0.0.1');
+    const t = tls.connect({ socket: raw, servername: 'localhost', rejectUnauthorized: false });
+    t.on('error', () => {});
+    await once(t, 'secureConnect');
+    const token = mptcp.getInfo(t)?.token;
+    expect(token).toBe(mptcp.getInfo(raw)?.token);
+    expect(mptcp.isMptcp(t)).toBe(true);
+    raw.destroy(); // the descriptor under t closes at once; t itself goes later
+    const other = mptcp.connect(port, '127.0.0.1'); // likely the same descriptor number
+    await once(other, 'connect');
+    const otherToken = mptcp.getInfo(other)!.token;
+    const seen = mptcp.getInfo(t);
+    expect(seen === null || seen.token !== otherToken).toBe(true);
+    expect(seen).toBeNull();
+    other.destroy();
+    t.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('pauseOnCreate is ignored by connect(), as by net.connect (the socket reads once connected)', async () => {
+    const server = nodeNet.createServer((c) => c.end('hello'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as nodeNet.AddressInfo).port;
+    const read = (s: nodeNet.Socket): Promise<string> => new Promise((resolve) => {
+      let got = '';
+      s.on('data', (d: Buffer) => { got += d.toString(); });
+      s.on('end', () => resolve(got));
+      setTimeout(() => resolve(`${got} (timed out)`), 2000);
+    });
+    const opts = { port, host: '127.0.0.1', pauseOnCreate: true } as nodeNet.NetConnectOpts;
+    expect(await read(mptcp.connect(opts))).toBe(await read(nodeNet.connect(opts)));
+    await new Promise((r) => server.close(r));
+  });
+
   it('setNoDelay / setKeepAlive while connecting reach the connection (also when another descriptor won)', async () => {
     const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
     try {

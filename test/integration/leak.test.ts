@@ -106,6 +106,9 @@ describe.skipIf(!supported)(`descriptor hygiene${skipReason ? ` (skipped: ${skip
     const before = openFds();
     for (let i = 0; i < 100; i++) {
       expect(() => mptcp.connect({ port: 9, host: '127.0.0.1', signal: 'not a signal' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      // An options object whose getter throws while it is read.
+      const hostile = { port: 9, host: '127.0.0.1', get allowHalfOpen(): boolean { throw new Error('getter'); } };
+      expect(() => mptcp.connect(hostile)).toThrow('getter');
     }
     expect(openFds()).toBe(before);
   });
