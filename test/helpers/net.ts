@@ -117,6 +117,31 @@ export function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/** What each open descriptor of this process refers to (`socket:[inode]`, a path...), by descriptor. */
+export function openFdTargets(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      out.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed between the listing and the read (the listing's own descriptor, for one)
+    }
+  }
+  return out;
+}
+
+/**
+ * The descriptors open now that were not open, onto the same object, at
+ * `before` (an openFdTargets() snapshot): what was leaked since. A
+ * descriptor the process closed meanwhile (its runtime's, say) is no leak;
+ * a new socket under a number freed meanwhile still shows, by its inode.
+ */
+export function leakedFds(before: Map<string, string>): string[] {
+  const leaked: string[] = [];
+  for (const [fd, target] of openFdTargets()) if (before.get(fd) !== target) leaked.push(`${fd} -> ${target}`);
+  return leaked;
+}
+
 /**
  * A loopback TCP listener (a Python child) whose accept queue is full, so
  * that connects to it stay in SYN-SENT: a connect attempt in flight for as
