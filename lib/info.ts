@@ -47,15 +47,6 @@ export function connectionToken(ref: unknown, name: string): number {
   return info.token;
 }
 
-/**
- * These functions take a connection: a `net.Socket` (a `tls.TLSSocket` is
- * one). Anything else, such as an `http.IncomingMessage` passed instead of
- * its `.socket`, is a mistake and throws, as Node's own functions do.
- */
-function validateSocket(socket: unknown): void {
-  if (!(socket instanceof NetSocket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
-}
-
 // Local bindings of what the per-call hot path uses (an import is a module
 // property load on every call in the compiled CommonJS).
 const NetSocket = net.Socket;
@@ -63,15 +54,14 @@ const handleOfSocket = handleOf;
 let addon: NativeBinding | null | undefined;
 const binding = (): NativeBinding | null => addon ?? (addon = getBinding());
 
-function connecting(socket: net.Socket): boolean {
-  return socket.connecting;
-}
-
 /**
  * The descriptor of a connected socket that may be MPTCP, or a negative
  * number: -1 for a socket still connecting, closed or without a stream
- * handle, kNotMptcp for one known not to be MPTCP. Throws for something
- * that is not a socket. The common call is two field loads.
+ * handle, kNotMptcp for one known not to be MPTCP. The common call is two
+ * field loads. These functions take a connection: a `net.Socket` (a
+ * `tls.TLSSocket` is one); anything else, such as an `http.IncomingMessage`
+ * passed instead of its `.socket`, is a mistake and throws, as Node's own
+ * functions do.
  */
 function liveFd(socket: unknown): number {
   if (!(socket instanceof NetSocket)) throw errInvalidArgType('socket', ['net.Socket'], socket);
@@ -90,12 +80,13 @@ function liveFd(socket: unknown): number {
 function lookUpFd(socket: net.Socket): number {
   const h: CachedHandle | null = handleOfSocket(socket);
   if (!h) return -1;
-  let fd = h[kFd];
-  if (fd === undefined || fd !== kNotMptcp && (h._parent !== undefined || h._parentWrap !== undefined)) {
-    fd = h.fd ?? -1; // handleOf returns handles with a descriptor only
-    if (h._parent === undefined && h._parentWrap === undefined) h[kFd] = fd;
-  }
-  return socket.connecting ? -1 : fd;
+  if (socket.connecting) return -1;
+  const cached = h[kFd];
+  if (cached === kNotMptcp) return kNotMptcp;
+  const fd = h.fd ?? -1; // handleOf returns handles with a descriptor only
+  const ownsDescriptor = h._parent === undefined && h._parentWrap === undefined;
+  if (ownsDescriptor) h[kFd] = fd;
+  return fd;
 }
 
 /** Remembers that the socket's connection is not MPTCP (see kFd). */
@@ -289,11 +280,10 @@ export function getSubflows(socket: AnySocket): Subflow[] {
  * so the counters and the subflow list agree; null when not MPTCP.
  */
 export function getSnapshot(socket: AnySocket): { info: MptcpInfo; subflows: Subflow[] } | null {
-  validateSocket(socket);
+  const fd = liveFd(socket);
+  if (fd < 0) return null;
   const b = binding();
   if (!b) return null;
-  const fd = fdOf(socket);
-  if (fd < 0 || connecting(socket)) return null;
   if (getFeatures()?.fullInfo) {
     const r = readFull(b, fd, true);
     return r && r.info ? { info: r.info, subflows: r.subflows } : null;
