@@ -143,6 +143,15 @@ export function leakedFds(before: Map<string, string>): string[] {
 }
 
 /**
+ * leakedFds, sockets only: what the library could leak. Node itself may
+ * open a descriptor of its own meanwhile (a file, a pipe, an eventfd), which
+ * a bare count would take for a leak.
+ */
+export function leakedSockets(before: Map<string, string>): string[] {
+  return leakedFds(before).filter((l) => l.includes('socket:'));
+}
+
+/**
  * A loopback TCP listener (a Python child) whose accept queue is full, so
  * that connects to it stay in SYN-SENT: a connect attempt in flight for as
  * long as a test needs. Reachable at 127.0.0.1 and ::ffff:127.0.0.1.
