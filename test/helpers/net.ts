@@ -112,11 +112,6 @@ export function trace(socket: net.Socket, events = ['lookup', 'connect', 'ready'
   return new Promise((resolve) => socket.once('close', () => setImmediate(() => resolve({ events: seen, error }))));
 }
 
-/** Number of open file descriptors of this process. */
-export function openFds(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
-
 /** What each open descriptor of this process refers to (`socket:[inode]`, a path...), by descriptor. */
 export function openFdTargets(): Map<string, string> {
   const out = new Map<string, string>();

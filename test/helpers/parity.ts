@@ -17,7 +17,7 @@ import * as net from 'node:net';
 import * as util from 'node:util';
 import { expect } from 'vitest';
 import { fc, Tally } from './fc';
-import { mptcp, openFds } from './net';
+import { leakedSockets, mptcp, openFdTargets } from './net';
 
 const require = createRequire(import.meta.url);
 const { getBinding } = require('../../dist/binding.js') as typeof import('../../lib/binding');
@@ -758,7 +758,7 @@ export function tallyFor(name: string): Tally {
 /** Runs a property with an fd count around it, trapping crashes (see trappingCrashes). */
 export async function withoutFdLeak(run: () => Promise<void>): Promise<void> {
   await settleHandles();
-  const before = openFds();
+  const before = openFdTargets();
   let failure: unknown = null;
   try {
     await trappingCrashes(run);
@@ -767,12 +767,12 @@ export async function withoutFdLeak(run: () => Promise<void>): Promise<void> {
   }
   for (const s of accepted) s.destroy();
   await settleHandles();
-  const after = openFds();
+  const leaked = leakedSockets(before);
   if (failure) {
-    if (after !== before && failure instanceof Error) failure.message += `\n(and open descriptors went from ${before} to ${after}, everything closed)`;
+    if (leaked.length && failure instanceof Error) failure.message += `\n(and sockets were left open, everything closed: ${leaked.join(', ')})`;
     throw failure;
   }
-  expect(after, 'open descriptors after the property, everything closed').toBe(before);
+  expect(leaked, 'sockets left open after the property, everything closed').toEqual([]);
 }
 
 /** Opens the listeners and the held port the properties aim at. */
