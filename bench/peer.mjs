@@ -189,20 +189,24 @@ function callSocket(port) {
 
 /**
  * Per-call cost of fn(socket): warm-up, then `batches` timed batches of
- * `per` calls; ns per call for each batch. A cheap sink keeps results alive.
+ * `per` calls; ns per call for each batch. Each function gets a timing loop
+ * compiled on its own (new Function), so that every call site is
+ * monomorphic, as in a program that calls one of them in a loop: one shared
+ * loop would see all the functions and all their result types, and charge
+ * each row the cost of a megamorphic call. The sink only tests the result.
  */
 function timeCalls(fn, s, warm, batches, per) {
-  let keep = 0;
-  const consume = (r) => {
-    if (r === true) keep++;
-    else if (r && typeof r === 'object') keep += (r.length ?? 1);
-  };
-  for (let i = 0; i < warm; i++) consume(fn(s));
+  const loop = new Function('fn', 's', 'n', 'now', `
+    let keep = 0;
+    const t0 = now();
+    for (let i = 0; i < n; i++) if (fn(s)) keep++;
+    return [Number(now() - t0) / n, keep];`);
+  let keep = loop(fn, s, warm, now)[1];
   const ns = [];
   for (let b = 0; b < batches; b++) {
-    const t0 = now();
-    for (let i = 0; i < per; i++) consume(fn(s));
-    ns.push(Number(now() - t0) / per);
+    const [t, k] = loop(fn, s, per, now);
+    ns.push(t);
+    keep += k;
   }
   return { ns, keep };
 }

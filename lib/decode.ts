@@ -140,7 +140,7 @@ const HAS_FULLMESH = process.platform === 'linux' && kernelAtLeast(6, 19);
 
 /** Decodes `struct mptcp_info` from the first `n` bytes of `v` at `base`. */
 export function decodeMptcpInfo(v: DataView, base: number, n: number): MptcpInfo {
-  if (n >= 96) return decodeFullMptcpInfo(v, base);
+  if (n >= 96) return decodeFullMptcpInfo(alignedCopy(v, base, 96), 0);
   const flags = v.getUint32(base + 8, true);
   const info: MptcpInfo = {
     subflows: v.getUint8(base),
@@ -181,42 +181,80 @@ export function decodeMptcpInfo(v: DataView, base: number, n: number): MptcpInfo
 }
 
 /**
- * The whole struct of Linux 6.10 and later (96 bytes) in one object literal:
- * one allocation of the final shape, where adding the newer fields one by
- * one would grow the object a field at a time (getInfo's hot path).
+ * Typed views over one buffer, for the decoders of whole structs: the
+ * scratch buffer the addon reads into, where every struct starts on 8
+ * bytes. Host byte order, as the kernel writes these structs (the DataView
+ * reads little-endian, the order of every platform the addon builds for);
+ * ports and addresses, in network order, are read through the DataView.
  */
-function decodeFullMptcpInfo(v: DataView, base: number): MptcpInfo {
-  const flags = v.getUint32(base + 8, true);
+export interface Views { v: DataView; u8: Uint8Array; u32: Uint32Array; b64: BigUint64Array }
+
+export function viewsOf(buf: ArrayBuffer): Views {
+  return { v: new DataView(buf), u8: new Uint8Array(buf), u32: new Uint32Array(buf, 0, buf.byteLength >> 2), b64: new BigUint64Array(buf, 0, buf.byteLength >> 3) };
+}
+
+/** `n` bytes at `base` of `v` copied to the start of an aligned buffer of this module's (n <= 512, a multiple of 4). */
+const copyViews = viewsOf(new ArrayBuffer(512));
+function alignedCopy(v: DataView, base: number, n: number): Views {
+  const u32 = copyViews.u32;
+  for (let i = 0; i < n >> 2; i++) u32[i] = v.getUint32(base + 4 * i, true);
+  return copyViews;
+}
+
+/**
+ * The u64 at byte offset `off` (a multiple of 8): a counter, 0n without
+ * allocating a BigInt when it is zero, as many counters are.
+ */
+function u64(s: Views, off: number): bigint {
+  const w = off >> 2;
+  return (s.u32[w] | s.u32[w + 1]) === 0 ? 0n : s.b64[off >> 3];
+}
+
+/**
+ * The whole struct of Linux 6.10 and later (96 bytes, at `base`, a
+ * multiple of 8) in one object literal: one allocation of the final shape,
+ * where adding the newer fields one by one would grow the object a field
+ * at a time (getInfo's hot path).
+ */
+function decodeFullMptcpInfo(s: Views, base: number): MptcpInfo {
+  const { u8, u32 } = s;
+  const w = base >> 2;
+  const flags = u32[w + 2];
   const info: MptcpInfo = {
-    subflows: v.getUint8(base),
-    addAddrSignal: v.getUint8(base + 1),
-    addAddrAccepted: v.getUint8(base + 2),
-    subflowsMax: v.getUint8(base + 3),
-    addAddrSignalMax: v.getUint8(base + 4),
-    addAddrAcceptedMax: v.getUint8(base + 5),
+    subflows: u8[base],
+    addAddrSignal: u8[base + 1],
+    addAddrAccepted: u8[base + 2],
+    subflowsMax: u8[base + 3],
+    addAddrSignalMax: u8[base + 4],
+    addAddrAcceptedMax: u8[base + 5],
     flags,
     fallback: (flags & 1) !== 0,
     remoteKeyReceived: (flags & 2) !== 0,
-    token: v.getUint32(base + 12, true),
-    writeSeq: v.getBigUint64(base + 16, true),
-    sndUna: v.getBigUint64(base + 24, true),
-    rcvNxt: v.getBigUint64(base + 32, true),
-    localAddrUsed: v.getUint8(base + 40),
-    localAddrMax: v.getUint8(base + 41),
-    csumEnabled: v.getUint8(base + 42) !== 0,
-    retransmits: v.getUint32(base + 44, true),
-    bytesRetrans: v.getBigUint64(base + 48, true),
-    bytesSent: v.getBigUint64(base + 56, true),
-    bytesReceived: v.getBigUint64(base + 64, true),
-    bytesAcked: v.getBigUint64(base + 72, true),
-    subflowsTotal: v.getUint8(base + 80),
-    lastDataSent: v.getUint32(base + 84, true),
-    lastDataRecv: v.getUint32(base + 88, true),
-    lastAckRecv: v.getUint32(base + 92, true),
+    token: u32[w + 3],
+    writeSeq: u64(s, base + 16),
+    sndUna: u64(s, base + 24),
+    rcvNxt: u64(s, base + 32),
+    localAddrUsed: u8[base + 40],
+    localAddrMax: u8[base + 41],
+    csumEnabled: u8[base + 42] !== 0,
+    retransmits: u32[w + 11],
+    bytesRetrans: u64(s, base + 48),
+    bytesSent: u64(s, base + 56),
+    bytesReceived: u64(s, base + 64),
+    bytesAcked: u64(s, base + 72),
+    subflowsTotal: u8[base + 80],
+    lastDataSent: u32[w + 21],
+    lastDataRecv: u32[w + 22],
+    lastAckRecv: u32[w + 23],
   };
-  if (HAS_LAMINAR) info.endpLaminarMax = v.getUint8(base + 81);
-  if (HAS_FULLMESH) info.endpFullmeshMax = v.getUint8(base + 82);
+  if (HAS_LAMINAR) info.endpLaminarMax = u8[base + 81];
+  if (HAS_FULLMESH) info.endpFullmeshMax = u8[base + 82];
   return info;
+}
+
+/** decodeMptcpInfo over the scratch views: `n` bytes at `base`. */
+export function decodeMptcpInfoAt(s: Views, base: number, n: number): MptcpInfo {
+  return n >= 96 && (base & 7) === 0 ? decodeFullMptcpInfo(s, base) : decodeMptcpInfo(s.v, base, n);
 }
 
 function hex4(v: DataView, off: number): string {
@@ -284,7 +322,6 @@ function decodeSockaddr(v: DataView, off: number): Endpoint {
  * its `tcp_info` (at `tcpOff`, `tcpLen` bytes; 0 when not fetched).
  */
 export function decodeSubflow(v: DataView, id: number | undefined, addrOff: number, tcpOff: number, tcpLen: number): Subflow {
-  if (tcpLen >= 216 && id !== undefined) return decodeFullSubflow(v, id, addrOff, tcpOff);
   const local = decodeSockaddr(v, addrOff);
   const remote = decodeSockaddr(v, addrOff + 128);
   const family = (local.family || remote.family) === AF_INET6 ? 'IPv6' : 'IPv4';
@@ -323,39 +360,42 @@ function cachedAddress(v: DataView, off: number): string {
 }
 
 /**
- * decodeSubflow for a kernel with the whole of `tcp_info` the library reads
- * (216 bytes and more) and subflow ids (6.5+): the subflow in one object
+ * decodeSubflow over the scratch views: for a kernel with the whole of `tcp_info` the library reads (216
+ * bytes and more) and subflow ids (6.5+), the subflow in one object
  * literal, the same fields in the same order as the general path.
  */
-function decodeFullSubflow(v: DataView, id: number, a: number, t: number): Subflow {
+export function decodeSubflowAt(s: Views, id: number | undefined, a: number, t: number, tcpLen: number): Subflow {
+  if (tcpLen < 216 || id === undefined || ((a | t) & 7) !== 0) return decodeSubflow(s.v, id, a, t, tcpLen);
+  const { v, u8, u32 } = s;
   const lf = v.getUint16(a, true);
   const rf = v.getUint16(a + 128, true);
+  const w = t >> 2;
   const sf: Subflow = {
     family: (lf || rf) === AF_INET6 ? 'IPv6' : 'IPv4',
     localAddress: cachedAddress(v, a),
     localPort: v.getUint16(a + 2, false),
     remoteAddress: cachedAddress(v, a + 128),
     remotePort: v.getUint16(a + 130, false),
-    state: STATES[v.getUint8(t)] ?? 'UNKNOWN',
-    rtt: v.getUint32(t + 68, true),
-    rttVar: v.getUint32(t + 72, true),
-    cwnd: v.getUint32(t + 80, true),
-    ssthresh: v.getUint32(t + 76, true),
-    mss: v.getUint32(t + 16, true),
-    pmtu: v.getUint32(t + 60, true),
-    rto: v.getUint32(t + 8, true),
-    retransmits: v.getUint8(t + 2),
-    totalRetrans: v.getUint32(t + 100, true),
-    lost: v.getUint32(t + 32, true),
-    lastDataSent: v.getUint32(t + 44, true),
-    lastDataRecv: v.getUint32(t + 52, true),
-    pacingRate: v.getBigUint64(t + 104, true),
-    bytesAcked: v.getBigUint64(t + 120, true),
-    bytesReceived: v.getBigUint64(t + 128, true),
-    minRtt: v.getUint32(t + 148, true),
-    deliveryRate: v.getBigUint64(t + 160, true),
-    bytesSent: v.getBigUint64(t + 200, true),
-    bytesRetrans: v.getBigUint64(t + 208, true),
+    state: STATES[u8[t]] ?? 'UNKNOWN',
+    rtt: u32[w + 17],
+    rttVar: u32[w + 18],
+    cwnd: u32[w + 20],
+    ssthresh: u32[w + 19],
+    mss: u32[w + 4],
+    pmtu: u32[w + 15],
+    rto: u32[w + 2],
+    retransmits: u8[t + 2],
+    totalRetrans: u32[w + 25],
+    lost: u32[w + 8],
+    lastDataSent: u32[w + 11],
+    lastDataRecv: u32[w + 13],
+    pacingRate: u64(s, t + 104),
+    bytesAcked: u64(s, t + 120),
+    bytesReceived: u64(s, t + 128),
+    minRtt: u32[w + 37],
+    deliveryRate: u64(s, t + 160),
+    bytesSent: u64(s, t + 200),
+    bytesRetrans: u64(s, t + 208),
     id,
   };
   return sf;

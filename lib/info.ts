@@ -6,7 +6,7 @@
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { getBinding } from './binding';
-import { decodeMptcpInfo, decodeSubflow, type MptcpInfo, type Subflow } from './decode';
+import { decodeMptcpInfoAt, decodeSubflow, decodeSubflowAt, viewsOf, type MptcpInfo, type Subflow, type Views } from './decode';
 import { errInvalidArgType, errInvalidArgValue } from './errors';
 import { validateUint32 } from './validators';
 import { handleOf, type HandleLike } from './node-internals';
@@ -137,12 +137,12 @@ function isMptcpOther(socket: net.Socket, b: NativeBinding, fd: number, v: numbe
 /**
  * The scratch buffer the addon reads MPTCP_INFO and MPTCP_FULL_INFO into
  * (registered with setScratch, one per environment), sized for `cap`
- * subflows, with a DataView over it. Kept on the binding object under a
+ * subflows, with typed views over it (decode.ts, Views). Kept on the binding object under a
  * registered symbol, so that every copy of this module loaded over the
  * same addon (module registries reset by test runners, bundles) reads the
  * buffer the addon writes into now.
  */
-interface Scratch { view: DataView; cap: number }
+interface Scratch { views: Views; cap: number }
 const kScratch = Symbol.for('mptcp.scratch');
 type WithScratch = NativeBinding & { [kScratch]?: Scratch };
 
@@ -154,7 +154,7 @@ function ensureScratch(b: NativeBinding, cap: number): Scratch {
   const s = b.sizes;
   const buf = new ArrayBuffer(s.fullInfoHead + s.mptcpInfo + cap * (s.subflowInfo + s.tcpInfo));
   b.setScratch(buf);
-  const scratch = { view: new DataView(buf), cap };
+  const scratch = { views: viewsOf(buf), cap };
   (b as WithScratch)[kScratch] = scratch;
   return scratch;
 }
@@ -175,9 +175,9 @@ export function getInfo(socket: AnySocket): MptcpInfo | null {
   if (fd < 0) return null;
   const b = binding();
   if (!b) return null;
-  const v = scratchOf(b).view;
+  const views = scratchOf(b).views;
   const n = b.mptcpInfoScratch(fd);
-  if (n >= 16) return decodeMptcpInfo(v, 0, n);
+  if (n >= 16) return decodeMptcpInfoAt(views, 0, n);
   // Not MPTCP (a TCP socket, or one that fell back): final, as for isMptcp.
   if (n === -os.errno.EOPNOTSUPP || n === -os.errno.ENOPROTOOPT) markNotMptcp(socket);
   return null;
@@ -190,7 +190,8 @@ function readFull(b: NativeBinding, fd: number, withInfo: boolean): { subflows: 
   for (let tries = 0; tries < 4; tries++) {
     const n = b.fullInfoScratch(fd, scratch.cap);
     if (n < 0) return null;
-    const v = scratch.view;
+    const views = scratch.views;
+    const v = views.v;
     const num = v.getUint32(16, true);
     if (num > scratch.cap) {
       scratch = ensureScratch(b, num + 4);
@@ -203,10 +204,10 @@ function readFull(b: NativeBinding, fd: number, withInfo: boolean): { subflows: 
     const subflows = new Array<Subflow>(num);
     for (let i = 0; i < num; i++) {
       const sfOff = sfBase + i * sfLen;
-      subflows[i] = decodeSubflow(v, v.getUint32(sfOff, true), sfOff + 8, tcpBase + i * tcpLen, tcpLen);
+      subflows[i] = decodeSubflowAt(views, v.getUint32(sfOff, true), sfOff + 8, tcpBase + i * tcpLen, tcpLen);
     }
     const infoLen = n - s.fullInfoHead;
-    const info = withInfo && infoLen >= 16 ? decodeMptcpInfo(v, s.fullInfoHead, infoLen) : null;
+    const info = withInfo && infoLen >= 16 ? decodeMptcpInfoAt(views, s.fullInfoHead, infoLen) : null;
     return { subflows, info };
   }
   return null;

@@ -117,24 +117,39 @@ describe('decoders', () => {
     expect(full.lastAckRecv).toBe(0);
   });
   it('the one-literal decoders of the hot path give what the field-by-field ones give', () => {
-    const { decodeSubflow } = require('../../dist/decode.js');
+    const { decodeSubflow, decodeSubflowAt, decodeMptcpInfoAt, viewsOf } = require('../../dist/decode.js');
+    // A 64-bit field is random, zero (0n without a BigInt), or has one half zero.
+    const u64 = (v: DataView, off: number, i: number): void => {
+      const kind = i % 4;
+      if (kind === 1) v.setBigUint64(off, 0n, true);
+      else if (kind === 2) v.setBigUint64(off, 1n << 32n, true);
+      else if (kind === 3) v.setBigUint64(off, 0xffffffffn, true);
+    };
     for (let i = 0; i < 500; i++) {
       const buf = new Uint8Array(1024);
       for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(Math.random() * 256);
       const v = new DataView(buf.buffer);
-      // mptcp_info: 96 bytes (one literal) against the fields a 95-byte read decodes, plus the last three.
-      const full = decodeMptcpInfo(v, 0, 96);
+      for (const off of [16, 24, 32, 48, 56, 64, 72]) u64(v, off, i + off);
+      for (const off of [104, 120, 128, 160, 200, 208]) u64(v, 304 + off, i + off);
+      const views = viewsOf(buf.buffer);
+      // mptcp_info: 96 bytes (one literal, typed views) against the fields a 95-byte read decodes, plus the last three.
+      const full = decodeMptcpInfoAt(views, 0, 96);
       const fields = decodeMptcpInfo(v, 0, 95);
       expect(full).toEqual({ ...fields, lastDataSent: v.getUint32(84, true), lastDataRecv: v.getUint32(88, true), lastAckRecv: v.getUint32(92, true) });
+      // The general entry point copies an unaligned struct (a netlink attribute's) to decode it the same way.
+      const shifted = new Uint8Array(200);
+      shifted.set(buf.subarray(0, 96), 4);
+      expect(decodeMptcpInfo(new DataView(shifted.buffer), 4, 96)).toEqual(full);
       // A subflow: both sockaddrs IPv4 or IPv6 (random bytes otherwise), tcp_info of 280 bytes.
       const family = i % 2 ? 2 : 10;
       v.setUint16(0, family, true);
       v.setUint16(128, family, true);
       const id = v.getUint32(1000, true);
-      const general = decodeSubflow(v, undefined, 0, 300, 280);
+      const general = decodeSubflow(v, undefined, 0, 304, 280);
       general.id = id;
-      expect(decodeSubflow(v, id, 0, 300, 280)).toEqual(general);
-      expect(decodeSubflow(v, id, 0, 300, 280)).toEqual(general); // from the address cache
+      expect(decodeSubflow(v, id, 0, 304, 280)).toEqual(general);
+      expect(decodeSubflowAt(views, id, 0, 304, 280)).toEqual(general);
+      expect(decodeSubflowAt(views, id, 0, 304, 280)).toEqual(general); // from the address cache
     }
   });
 });
