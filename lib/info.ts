@@ -51,8 +51,28 @@ export function connectionToken(ref: unknown, name: string): number {
 // property load on every call in the compiled CommonJS).
 const NetSocket = net.Socket;
 const handleOfSocket = handleOf;
-let addon: NativeBinding | null | undefined;
-const binding = (): NativeBinding | null => addon ?? (addon = getBinding());
+
+/**
+ * The addon functions the per-call path calls, held in an object of this
+ * module's: the addon's exports object is in V8's dictionary mode (its
+ * properties were added one at a time), where every load is a hash lookup.
+ */
+interface Calls {
+  tcpIsMptcp: NativeBinding['tcpIsMptcp'];
+  mptcpInfo: NativeBinding['mptcpInfo'];
+  mptcpInfoScratch: NativeBinding['mptcpInfoScratch'];
+  fullInfoScratch: NativeBinding['fullInfoScratch'];
+  setScratch: NativeBinding['setScratch'] & { [kScratch]?: Scratch };
+  sizes: NativeBinding['sizes'];
+}
+let calls: Calls | null = null;
+function binding(): Calls | null {
+  if (calls) return calls;
+  const b = getBinding();
+  if (!b) return null;
+  calls = { tcpIsMptcp: b.tcpIsMptcp, mptcpInfo: b.mptcpInfo, mptcpInfoScratch: b.mptcpInfoScratch, fullInfoScratch: b.fullInfoScratch, setScratch: b.setScratch, sizes: b.sizes };
+  return calls;
+}
 
 /**
  * The descriptor of a connected socket that may be MPTCP, or a negative
@@ -117,7 +137,7 @@ export function isMptcp(socket: AnySocket): boolean {
 }
 
 /** isMptcp for an answer other than 1: a plain or fallen-back connection, or a kernel without TCP_IS_MPTCP. */
-function isMptcpOther(socket: net.Socket, b: NativeBinding, fd: number, v: number): boolean {
+function isMptcpOther(socket: net.Socket, b: Calls, fd: number, v: number): boolean {
   let result: boolean;
   if (v === 0) {
     result = false;
@@ -137,25 +157,24 @@ function isMptcpOther(socket: net.Socket, b: NativeBinding, fd: number, v: numbe
 /**
  * The scratch buffer the addon reads MPTCP_INFO and MPTCP_FULL_INFO into
  * (registered with setScratch, one per environment), sized for `cap`
- * subflows, with typed views over it (decode.ts, Views). Kept on the binding object under a
- * registered symbol, so that every copy of this module loaded over the
- * same addon (module registries reset by test runners, bundles) reads the
- * buffer the addon writes into now.
+ * subflows, with typed views over it (decode.ts, Views). Kept on the addon's
+ * setScratch function under a registered symbol, so that every copy of this
+ * module loaded over the same addon (module registries reset by test
+ * runners, bundles) reads the buffer the addon writes into now.
  */
 interface Scratch { views: Views; cap: number }
 const kScratch = Symbol.for('mptcp.scratch');
-type WithScratch = NativeBinding & { [kScratch]?: Scratch };
 
-function scratchOf(b: NativeBinding): Scratch {
-  return (b as WithScratch)[kScratch] ?? ensureScratch(b, 4);
+function scratchOf(b: Calls): Scratch {
+  return b.setScratch[kScratch] ?? ensureScratch(b, 4);
 }
 
-function ensureScratch(b: NativeBinding, cap: number): Scratch {
+function ensureScratch(b: Calls, cap: number): Scratch {
   const s = b.sizes;
   const buf = new ArrayBuffer(s.fullInfoHead + s.mptcpInfo + cap * (s.subflowInfo + s.tcpInfo));
   b.setScratch(buf);
   const scratch = { views: viewsOf(buf), cap };
-  (b as WithScratch)[kScratch] = scratch;
+  b.setScratch[kScratch] = scratch;
   return scratch;
 }
 
@@ -183,8 +202,14 @@ export function getInfo(socket: AnySocket): MptcpInfo | null {
   return null;
 }
 
-/** MPTCP_FULL_INFO (6.5+): the connection info and all subflows in one snapshot. */
-function readFull(b: NativeBinding, fd: number, withInfo: boolean): { subflows: Subflow[]; info: MptcpInfo | null } | null {
+/**
+ * MPTCP_FULL_INFO (6.5+): all subflows, read in one snapshot into the
+ * scratch buffer, whose mptcp_info part (fullInfoLength bytes at
+ * fullInfoHead) then holds the connection info of the same snapshot, until
+ * the next read.
+ */
+let fullInfoLength = 0;
+function readFull(b: Calls, fd: number): Subflow[] | null {
   const s = b.sizes;
   let scratch = scratchOf(b);
   for (let tries = 0; tries < 4; tries++) {
@@ -206,9 +231,8 @@ function readFull(b: NativeBinding, fd: number, withInfo: boolean): { subflows: 
       const sfOff = sfBase + i * sfLen;
       subflows[i] = decodeSubflowAt(views, v.getUint32(sfOff, true), sfOff + 8, tcpBase + i * tcpLen, tcpLen);
     }
-    const infoLen = n - s.fullInfoHead;
-    const info = withInfo && infoLen >= 16 ? decodeMptcpInfoAt(views, s.fullInfoHead, infoLen) : null;
-    return { subflows, info };
+    fullInfoLength = n - s.fullInfoHead;
+    return subflows;
   }
   return null;
 }
@@ -272,7 +296,7 @@ export function getSubflows(socket: AnySocket): Subflow[] {
   const b = binding();
   if (!b) return [];
   const features = getFeatures();
-  if (features?.fullInfo) return readFull(b, fd, false)?.subflows ?? [];
+  if (features?.fullInfo) return readFull(b, fd) ?? [];
   return readSubflowsLegacy(fd) ?? [];
 }
 
@@ -286,8 +310,9 @@ export function getSnapshot(socket: AnySocket): { info: MptcpInfo; subflows: Sub
   const b = binding();
   if (!b) return null;
   if (getFeatures()?.fullInfo) {
-    const r = readFull(b, fd, true);
-    return r && r.info ? { info: r.info, subflows: r.subflows } : null;
+    const subflows = readFull(b, fd);
+    if (!subflows || fullInfoLength < 16) return null;
+    return { info: decodeMptcpInfoAt(scratchOf(b).views, b.sizes.fullInfoHead, fullInfoLength), subflows };
   }
   const info = getInfo(socket);
   return info ? { info, subflows: readSubflowsLegacy(fd) ?? [] } : null;

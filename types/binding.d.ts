@@ -94,9 +94,9 @@ export interface NativeBinding {
   dup3(oldFd: number, newFd: number): number;
   close(fd: number): number;
   /** getsockopt(SOL_TCP, TCP_IS_MPTCP): 0, 1 or -errno (hot path of isMptcp). */
-  tcpIsMptcp(fd: number): number;
+  tcpIsMptcp(this: void, fd: number): number;
   /** getsockopt(SOL_MPTCP, MPTCP_INFO) into buf: bytes written or -errno. */
-  mptcpInfo(fd: number, buf: Uint8Array): number;
+  mptcpInfo(this: void, fd: number, buf: Uint8Array): number;
   /** MPTCP_TCPINFO / MPTCP_SUBFLOW_ADDRS into buf (16-byte header first): bytes or -errno. */
   subflowData(fd: number, optname: number, elemSize: number, buf: Uint8Array): number;
   /** MPTCP_FULL_INFO into buf (see native/sockopt.cc for the layout): bytes or -errno. */
@@ -106,11 +106,11 @@ export interface NativeBinding {
    * fullInfoScratch write at its start (the per-call path of getInfo and
    * getSubflows passes only the descriptor).
    */
-  setScratch(buf: ArrayBuffer): void;
+  setScratch(this: void, buf: ArrayBuffer): void;
   /** MPTCP_INFO into the scratch buffer: bytes written or -errno (-EINVAL without one). */
-  mptcpInfoScratch(fd: number): number;
+  mptcpInfoScratch(this: void, fd: number): number;
   /** MPTCP_FULL_INFO into the scratch buffer, laid out as fullInfo's: bytes or -errno (-EINVAL when it is too small). */
-  fullInfoScratch(fd: number, capacity: number): number;
+  fullInfoScratch(this: void, fd: number, capacity: number): number;
   /** Takes ownership of `fd`. */
   Attempt: new (fd: number) => NativeAttempt;
   /** A netlink socket, not open yet (see open()); never throws for a runtime failure. */

@@ -65,6 +65,7 @@ export function summarize(result) {
     for (const fn of ['isMptcp', 'getInfo', 'getSubflows']) {
       judge(`${fn} / C getsockopt floor`, result.calls.ratios[fn]?.libVsC, '<=', TARGETS.callFloorRatio);
       judge(`  its bare addon call / C floor`, result.calls.ratios[fn]?.napiVsC, '<=', TARGETS.callFloorRatio);
+      judge(`  ${fn} / its bare addon call`, result.calls.ratios[fn]?.libVsNapi, '<=', TARGETS.callFloorRatio);
     }
   }
   if (result.http) {
