@@ -57,7 +57,17 @@ export function connect(options: ConnectOptions, connectionListener?: () => void
 export function connect(port: number | string, host?: string, connectionListener?: () => void): net.Socket;
 export function connect(port: number | string, connectionListener?: () => void): net.Socket;
 export function connect(...args: unknown[]): net.Socket {
-  const [options, cb] = normalizeArgs(args);
+  // The options form, as normalizeArgs reads it, without its tuple.
+  const arg0 = args[0];
+  let options: Record<string, unknown>;
+  let cb: Callback | null;
+  if (arg0 !== null && typeof arg0 === 'object') {
+    options = arg0 as Record<string, unknown>;
+    const last = args[args.length - 1];
+    cb = typeof last === 'function' ? (last as Callback) : null;
+  } else {
+    [options, cb] = normalizeArgs(args);
+  }
   if ((options.path !== undefined && options.path !== null && options.path !== '') || options.fd !== undefined) {
     // IPC, or a descriptor the caller already has: net's, unchanged.
     return net.connect(...(args as Parameters<typeof net.connect>));
@@ -67,7 +77,7 @@ export function connect(...args: unknown[]): net.Socket {
   const host = options.host;
   const mptcp = options.mptcp;
   if (typeof host === 'string' && options.port !== undefined && (mptcp === undefined || mptcp === true || mptcp === 'require')) {
-    const literal = net.isIP(host);
+    const literal = literalFamily(host);
     const b = literal !== 0 ? getBinding() : null;
     if (b) {
       const socket = connectLiteral(b, options, cb, mptcp ?? true, literal as 4 | 6);
@@ -85,6 +95,21 @@ export function connect(...args: unknown[]): net.Socket {
     return net.connect(rest as unknown as net.NetConnectOpts, cb ?? undefined);
   }
   return connectNative(b, options, cb, mode);
+}
+
+/**
+ * net.isIP(host), remembered for the last host: a client connects to the
+ * same host again and again, and net's check is two regular expressions.
+ */
+const isIP = net.isIP;
+let lastHost = '';
+let lastFamily = 0;
+function literalFamily(host: string): number {
+  if (host !== lastHost) {
+    lastFamily = isIP(host);
+    lastHost = host;
+  }
+  return lastFamily;
 }
 
 /**
