@@ -65,10 +65,15 @@ function makeFloorDial() {
   };
 }
 
-function dial(port, host = HOST) {
-  if (mode === 'lib') return m.connect({ port, host });
-  if (mode === 'floor') return (floorDial ??= makeFloorDial())(port);
+/** A connect the way `kind` connects: 'lib', 'floor' or 'net'. */
+function dialAs(kind, port, host = HOST) {
+  if (kind === 'lib') return m.connect({ port, host });
+  if (kind === 'floor') return (floorDial ??= makeFloorDial())(port);
   return net.connect({ port, host });
+}
+
+function dial(port, host = HOST) {
+  return dialAs(mode, port, host);
 }
 
 // ---------------------------------------------------------------- server ----
@@ -146,11 +151,11 @@ function sendBulk(port, total, chunk) {
  * connect call to 'close', and to 'connect'.
  */
 const ONE = Buffer.from('x');
-function pingOnce(port, check, host) {
+function pingOnce(port, check, host, kind = mode) {
   return new Promise((resolve, reject) => {
     const t0 = now();
     let tc = t0;
-    const s = dial(port, host);
+    const s = dialAs(kind, port, host);
     let mptcp = null;
     s.on('connect', () => {
       tc = now();
@@ -174,6 +179,43 @@ async function latency(port, n, host) {
     connectUs[i] = tc;
   }
   return { type: 'latency', us, connectUs, mptcp };
+}
+
+/**
+ * Connects of several kinds in one process, taking turns connect by
+ * connect, in a fresh random order each round: a fixed or rotating order
+ * has each kind follow the same other kind, and what a connection leaves
+ * behind (its teardown in the kernel and the server) then weighs on one
+ * kind more than the others:
+ * n rounds, one connect + 1-byte echo of each kind per round. Run under
+ * `mptcpize run`, 'net' is mptcpize'd net and 'lib' the library (its
+ * explicit IPPROTO_MPTCP passes mptcpize's wrapper unchanged), so the two
+ * are compared in the same process, heap and moment, with no process
+ * effects between them.
+ */
+async function latencyPaired(port, n, host, kinds) {
+  const us = {};
+  const connectUs = {};
+  const mptcp = {};
+  for (const k of kinds) {
+    us[k] = new Array(n);
+    connectUs[k] = new Array(n);
+    mptcp[k] = null;
+  }
+  const order = [...kinds];
+  for (let i = 0; i < n; i++) {
+    for (let j = order.length - 1; j > 0; j--) {
+      const r = Math.floor(Math.random() * (j + 1));
+      [order[j], order[r]] = [order[r], order[j]];
+    }
+    for (const k of order) {
+      const [t, tc, mp] = await pingOnce(port, i === 0, host, k);
+      if (i === 0) mptcp[k] = mp;
+      us[k][i] = t;
+      connectUs[k][i] = tc;
+    }
+  }
+  return { type: 'latencyPaired', us, connectUs, mptcp };
 }
 
 let callSock = null;
@@ -321,6 +363,7 @@ async function client() {
     try {
       if (cmd.cmd === 'send') send(await sendBulk(cmd.port, cmd.bytes, cmd.chunk));
       else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n, cmd.host));
+      else if (cmd.cmd === 'latencyPaired') send(await latencyPaired(cmd.port, cmd.n, cmd.host, cmd.kinds));
       else if (cmd.cmd === 'calls') send(await calls(cmd.port, cmd.warm, cmd.batches, cmd.per));
       else if (cmd.cmd === 'hold') send(await hold(cmd.port));
       else if (cmd.cmd === 'holdMany') send(await holdMany(cmd.port, cmd.n));

@@ -20,7 +20,7 @@ export const CFG = {
   // connect latency: sequential connects per mode, alternating in chunks
   latN: envNumber('BENCH_LAT_N', QUICK ? 600 : 3000),
   latChunk: 100,
-  latWarm: QUICK ? 100 : 200,
+  latWarm: envNumber('BENCH_LAT_WARM', QUICK ? 100 : 200),
   latRespawn: QUICK ? 300 : 1000,
   // connect latency by name ('localhost'), lib against mptcpize
   latNameN: envNumber('BENCH_LAT_NAME_N', QUICK ? 300 : 3000),

@@ -3,7 +3,7 @@
 // pairs every latRespawn; the servers say whether the echoes they accepted were MPTCP.
 import { blockBootstrapRatio, median, quantile, rotated } from '../common.mjs';
 import { CFG, FLOOR_MODE, active, log } from './config.mjs';
-import { agree, startPairs, stopPairs } from './peers.mjs';
+import { agree, startPair, startPairs, stopPairs } from './peers.mjs';
 
 /**
  * Sequential connects to `host`, latN of them per mode, the modes taking
@@ -69,18 +69,76 @@ async function measure(modes, host, latN) {
   return { samples, stats, verified, respawnEvery: perPair * CFG.latChunk };
 }
 
+/**
+ * Connects of several kinds (`kinds`: 'lib', 'floor', 'net') in one client
+ * process under `mptcpize run`, taking turns connect by connect, against one
+ * mptcpize'd net server; latN rounds in chunks, fresh warmed-up process
+ * pairs every latRespawn. Machine drift that a comparison across processes
+ * takes chunk by chunk cancels here round by round, and nothing of one
+ * process (heap, JIT, placement) differs between the kinds.
+ */
+async function measureInOneProcess(host, n, kinds) {
+  const mptcpize = active().find((m) => m.name === 'mptcpize');
+  const client = { ...mptcpize, name: 'one process' };
+  const samples = Object.fromEntries(kinds.map((k) => [k, []]));
+  const connectSamples = Object.fromEntries(kinds.map((k) => [k, []]));
+  const client0 = Object.fromEntries(kinds.map((k) => [k, null]));
+  const server = { checked: 0, mptcp: 0 };
+  const chunks = Math.ceil(n / CFG.latChunk);
+  const perPair = Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk));
+  let pair = null;
+  const closePair = async () => {
+    if (!pair) return;
+    const st = await pair.server.request({ cmd: 'echoStats' }, 'echoStats');
+    server.checked += st.checked;
+    server.mptcp += st.mptcp;
+    await stopPairs({ pair });
+    pair = null;
+  };
+  const run = (count, timeoutMs) => pair.client.request({ cmd: 'latencyPaired', port: pair.ports.echo, n: count, host, kinds }, 'latencyPaired', timeoutMs);
+  const note = (r) => { for (const k of kinds) client0[k] = agree(client0[k], r.mptcp[k]); };
+  try {
+    for (let c = 0; c < chunks; c++) {
+      if (c % perPair === 0) {
+        await closePair();
+        pair = await startPair(client, mptcpize);
+        note(await run(Math.ceil(CFG.latWarm / kinds.length), 120_000));
+      }
+      const r = await run(Math.min(CFG.latChunk, n - c * CFG.latChunk), 120_000);
+      for (const k of kinds) {
+        samples[k].push(...r.us[k]);
+        connectSamples[k].push(...r.connectUs[k]);
+      }
+      note(r);
+    }
+    await closePair();
+  } finally {
+    if (pair) await stopPairs({ pair });
+  }
+  const stats = {};
+  for (const [k, xs] of Object.entries(samples)) {
+    stats[k] = { n: xs.length, median: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), min: Math.min(...xs), connectMedian: median(connectSamples[k]) };
+  }
+  const serverMptcp = server.checked === 0 ? null : server.mptcp === server.checked ? true : server.mptcp === 0 ? false : 'mixed';
+  return { host, iterations: n, samples, stats, verified: { client: client0, server: serverMptcp } };
+}
+
 /** A ratio's interval, resampling the chunks the modes took in turns (see blockBootstrapRatio). */
 const paired = (a, b, q) => blockBootstrapRatio(a, b, q, CFG.latChunk);
 
 export async function latencyPhase(result) {
-  // By IP literal: every mode, and the floor of the library's way of connecting.
-  const lit = await measure([...active(), FLOOR_MODE], '127.0.0.1', CFG.latN);
+  // By IP literal: every mode, the floor of the library's way of connecting,
+  // and mptcpize once more (the same program against itself: how far apart
+  // two identical modes come out across processes on this machine).
+  const again = active().find((m) => m.name === 'mptcpize');
+  const lit = await measure([...active(), FLOOR_MODE, ...(again ? [{ ...again, name: 'mptcpize again' }] : [])], '127.0.0.1', CFG.latN);
   const { samples } = lit;
   const ci = {};
   if (samples.mptcpize) {
     ci.libVsMptcpizeMedian = paired(samples.lib, samples.mptcpize, 0.5);
     ci.libVsMptcpizeP99 = paired(samples.lib, samples.mptcpize, 0.99);
     ci.floorVsMptcpizeMedian = paired(samples.floor, samples.mptcpize, 0.5);
+    ci.againVsMptcpizeMedian = paired(samples['mptcpize again'], samples.mptcpize, 0.5);
   }
   ci.libVsFloorMedian = paired(samples.lib, samples.floor, 0.5);
   ci.libVsFloorP99 = paired(samples.lib, samples.floor, 0.99);
@@ -96,5 +154,19 @@ export async function latencyPhase(result) {
     };
     log(`latency: ${CFG.latNameN} connects by name per mode done`);
   }
-  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: lit.respawnEvery, stats: lit.stats, ci, verified: lit.verified, byName };
+  // The same comparisons in one mptcpize'd process, connect by connect.
+  let oneProcess = null;
+  if (active().some((m) => m.name === 'mptcpize')) {
+    const one = await measureInOneProcess('127.0.0.1', CFG.latN, ['lib', 'net', 'floor']);
+    const named = CFG.latNameN > 0 ? await measureInOneProcess('localhost', CFG.latNameN, ['lib', 'net']) : null;
+    const pci = (r) => ({
+      libVsMptcpizeMedian: paired(r.samples.lib, r.samples.net, 0.5),
+      libVsMptcpizeP99: paired(r.samples.lib, r.samples.net, 0.99),
+      ...(r.samples.floor ? { floorVsMptcpizeMedian: paired(r.samples.floor, r.samples.net, 0.5), libVsFloorMedian: paired(r.samples.lib, r.samples.floor, 0.5) } : {}),
+    });
+    const strip = (r) => ({ host: r.host, iterations: r.iterations, stats: r.stats, verified: r.verified, ci: pci(r) });
+    oneProcess = { literal: strip(one), byName: named && strip(named) };
+    log(`latency: ${CFG.latN} + ${CFG.latNameN} rounds in one process done`);
+  }
+  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: lit.respawnEvery, stats: lit.stats, ci, verified: lit.verified, byName, oneProcess };
 }

@@ -60,6 +60,28 @@ export function summarize(result) {
       judge('  floor/mptcpize (median)', ratioOf(lt.floor.median, lt.mptcpize.median, ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
       judge('  lib/floor (median)', ratioOf(lt.lib.median, lt.floor.median, ci.libVsFloorMedian), '<=', TARGETS.latMedianRatio);
     }
+    const again = lt['mptcpize again'];
+    if (again && lt.mptcpize) {
+      // The same program against itself across processes: what this machine resolves. Not a target.
+      const r = ratioOf(again.median, lt.mptcpize.median, ci.againVsMptcpizeMedian);
+      rows.push({ metric: '  A/A: mptcpize again/mptcpize (median)', ratio: r.ratio, lo: r.lo, hi: r.hi, target: 'resolution', pass: 'info' });
+    }
+    const one = result.latency.oneProcess;
+    if (one) {
+      // In one mptcpize'd process, connect by connect: no process effects between the two.
+      const os = one.literal.stats;
+      judge('connect + echo in one process lib/mptcpize (median)', ratioOf(os.lib.median, os.net.median, one.literal.ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+      judge('connect + echo in one process lib/mptcpize (p99)', ratioOf(os.lib.p99, os.net.p99, one.literal.ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
+      if (os.floor) {
+        judge('  floor/mptcpize (median)', ratioOf(os.floor.median, os.net.median, one.literal.ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+        judge('  lib/floor (median)', ratioOf(os.lib.median, os.floor.median, one.literal.ci.libVsFloorMedian), '<=', TARGETS.latMedianRatio);
+      }
+      if (one.byName) {
+        const ns = one.byName.stats;
+        judge('connect + echo by name in one process lib/mptcpize (median)', ratioOf(ns.lib.median, ns.net.median, one.byName.ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+        judge('connect + echo by name in one process lib/mptcpize (p99)', ratioOf(ns.lib.p99, ns.net.p99, one.byName.ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
+      }
+    }
   }
   if (result.calls) {
     for (const fn of ['isMptcp', 'getInfo', 'getSubflows']) {
@@ -102,6 +124,14 @@ export function checkRows(result) {
   if (bn) {
     for (const [name, v] of Object.entries(bn.verified)) {
       rows.push({ metric: `connect by name, ${name}: MPTCP (client/server)`, value: `${yesNo(v.client)}/${yesNo(v.server)}`, pass: v.client === true && v.server === true });
+    }
+  }
+  const one = result.latency?.oneProcess;
+  if (one) {
+    for (const r of [one.literal, one.byName].filter(Boolean)) {
+      for (const [kind, v] of Object.entries(r.verified.client)) {
+        rows.push({ metric: `one process (${r.host}), ${kind === 'net' ? 'mptcpize' : kind}: MPTCP (client/server)`, value: `${yesNo(v)}/${yesNo(r.verified.server)}`, pass: v === true && r.verified.server === true });
+      }
     }
   }
   if (result.calls) rows.push({ metric: 'per-call connection was MPTCP', value: result.calls.mptcp, pass: result.calls.mptcp === true });
@@ -170,6 +200,22 @@ export function printTables(result) {
     out.push(table(['ratio (90% interval)', 'median', 'p99', "median to 'connect'"], rows, 'lrrr'));
     out.push("floor: net's own connect on a handle opened on an MPTCP descriptor the addon made, nothing else: the least the library's way of connecting costs.");
     out.push('');
+    const one = l.oneProcess;
+    if (one) {
+      const name = (k) => (k === 'net' ? 'mptcpize' : k);
+      for (const [label, r] of [['2c', one.literal], ['2d', one.byName]]) {
+        if (!r) continue;
+        out.push(`${label}. In one process under mptcpize, host '${r.host}': the library's connect, mptcpize'd net.connect${r.stats.floor ? ' and the floor' : ''} ` +
+          `taking turns connect by connect in a random order, ${r.iterations} rounds, one mptcpize'd server`);
+        const base = r.stats.net;
+        out.push(table(['connect', 'n', 'median', 'p90', 'p99', "median to 'connect'", 'median / mptcpize (90% interval)'],
+          Object.entries(r.stats).map(([k, st]) => [name(k), st.n, f(st.median, 1), f(st.p90, 1), f(st.p99, 1), f(st.connectMedian, 1),
+            k === 'lib' ? `${f(st.median / base.median, 3)}${iv(r.ci.libVsMptcpizeMedian)}` : k === 'floor' ? `${f(st.median / base.median, 3)}${iv(r.ci.floorVsMptcpizeMedian)}` : '']),
+          'lrrrrrl'));
+        out.push(`client MPTCP: ${Object.entries(r.verified.client).map(([k, v]) => `${name(k)} ${yesNo(v)}`).join(', ')}; server: ${yesNo(r.verified.server)}`);
+        out.push('');
+      }
+    }
     const bn = l.byName;
     if (bn) {
       out.push(`2b. The same by name (host '${bn.host}': a lookup, both families, Happy Eyeballs), ${bn.iterations} per mode`);
