@@ -85,10 +85,26 @@ function streamHandle(socket: net.Socket): TcpHandle | null {
   return (socket as net.Socket & { _handle?: TcpHandle | null })._handle ?? null;
 }
 
+/**
+ * A connect by name whose lookup the library holds (connect.ts,
+ * connectName): until its answer goes to net (`passed`) or the library
+ * takes the connect over (`plan`), the library is connecting the socket.
+ */
+export interface PendingName { passed: boolean; plan: Plan | null }
+const kPendingName = Symbol('mptcp.pendingName');
+type Pending = net.Socket & { [kPendingName]?: PendingName };
+
+export function holdName(socket: net.Socket, pending: PendingName): void {
+  (socket as Pending)[kPendingName] = pending;
+}
+
 /** Whether the library is connecting this socket right now (a second connect() is then net's EALREADY). */
 export function connectingNatively(socket: net.Socket): boolean {
+  if (!socket.connecting || socket.destroyed) return false;
   const p = (socket as Tracked)[kPlan];
-  return p !== undefined && !p.done && socket.connecting && !socket.destroyed;
+  if (p !== undefined) return !p.done;
+  const n = (socket as Pending)[kPendingName];
+  return n !== undefined && !n.passed && n.plan === null;
 }
 
 /** The local-address details net puts in connect errors: "- Local (addr:port)". */

@@ -13,7 +13,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
 import { checkSocketOptions, connectSpec, normalizeArgs, type Callback, type ConnectSpec, type LookupFunction } from './args';
-import { attemptMultiple, attemptSingle, connectingNatively, localDetails, track, type Address, type Plan } from './attempts';
+import { attemptMultiple, attemptSingle, connectingNatively, holdName, localDetails, track, type Address, type Plan } from './attempts';
 import { getBinding } from './binding';
 import type { NativeBinding } from '../types/binding';
 import { errInvalidAddressFamily, errInvalidIpAddress, errMissingArgs, exceptionWithHostPort } from './errors';
@@ -76,11 +76,15 @@ export function connect(...args: unknown[]): net.Socket {
   // steps on an MPTCP descriptor (connectLiteral), which validate as net does.
   const host = options.host;
   const mptcp = options.mptcp;
-  if (typeof host === 'string' && options.port !== undefined && (mptcp === undefined || mptcp === true || mptcp === 'require')) {
-    const literal = literalFamily(host);
-    const b = literal !== 0 ? getBinding() : null;
-    if (b) {
+  if ((host === undefined || typeof host === 'string') && options.port !== undefined && (mptcp === undefined || mptcp === true || mptcp === 'require')) {
+    const literal = typeof host === 'string' ? literalFamily(host) : 0;
+    const b = getBinding();
+    if (b && literal !== 0) {
       const socket = connectLiteral(b, options, cb, mptcp ?? true, literal as 4 | 6);
+      if (socket) return socket;
+    } else if (b && !options.localAddress && !options.localPort && (options.lookup == null || typeof options.lookup === 'function')) {
+      // A name: net.connect's own steps with a lookup of the library's in front of the caller's (connectName).
+      const socket = connectName(b, options, cb, mptcp ?? true);
       if (socket) return socket;
     }
   }
@@ -142,6 +146,146 @@ function connectLiteral(b: NativeBinding, options: Record<string, unknown>, cb: 
     throw err;
   }
   return socket;
+}
+
+/**
+ * A name: net.connect's own steps (net's lookup, events, errors and
+ * connect on the socket's handle), on a handle opened on an MPTCP
+ * descriptor of the likely family, with a lookup of the library's in front
+ * of the caller's (or dns.lookup), which sees the answer before net does:
+ *   - one address to connect to (net's count: valid and distinct) of the
+ *     descriptor's family: net connects it, as for an IP literal;
+ *   - one of the other family: an MPTCP descriptor of that family goes
+ *     under the handle first (dup3; the handle has not polled it yet);
+ *   - several (Happy Eyeballs, where net would open plain TCP handles for
+ *     all but the first): net is never called back, and the library tries
+ *     them in net's order with native attempts (onLookupAll), the winner
+ *     put under the handle.
+ * After the first answer has gone to net, later calls of a lookup that
+ * calls back twice go to net as they are (net's EALREADY). Null when no
+ * descriptor could be made: the general path then reports why.
+ */
+interface NameConnect {
+  b: NativeBinding;
+  socket: Socket;
+  mode: MptcpMode;
+  /** The family of the descriptor under the socket's handle. */
+  family: 4 | 6;
+  options: Record<string, unknown>;
+  lookup: LookupFunction;
+  /** Whether an answer went to net (the descriptor is final then). */
+  passed: boolean;
+  /** The library's plan, once it took the connect over. */
+  plan: Plan | null;
+}
+
+function connectName(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode): net.Socket | null {
+  const ctor: Record<string, unknown> = Object.assign({}, options);
+  ctor.manualStart = true;
+  if (ctor.pauseOnCreate !== undefined) delete ctor.pauseOnCreate;
+  const family = options.family === 6 || options.family === 'IPv6' ? 6 : 4;
+  const opened = openStream(b, family, mode);
+  if (opened.fd < 0) return null;
+  const socket = socketOnFd(b, opened.fd, ctor); // releases the descriptor if it throws
+  connectOverMptcp(socket, mode);
+  const via: NameConnect = {
+    b, socket, mode, family, options, lookup: (options.lookup as LookupFunction | undefined) ?? dns.lookup, passed: false, plan: null,
+  };
+  holdName(socket, via);
+  // net's connect reads its options from the copy; the handle and
+  // manualStart in it are the constructor's, which connect ignores.
+  const lookup: LookupFunction = (hostname, dnsopts, callback) => {
+    via.lookup(hostname, dnsopts, (err: NodeJS.ErrnoException | null, address: unknown, addressType?: number) => {
+      onNameLookup(via, dnsopts, callback as (...r: unknown[]) => void, err, address, addressType);
+    });
+  };
+  ctor.lookup = lookup;
+  try {
+    if (options.timeout) socket.setTimeout(options.timeout as number);
+    if (cb) netConnect.call(socket, ctor, cb);
+    else netConnect.call(socket, ctor);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  return socket;
+}
+
+function onNameLookup(via: NameConnect, dnsopts: dns.LookupOptions, callback: (...r: unknown[]) => void,
+  err: NodeJS.ErrnoException | null, address: unknown, addressType: number | undefined): void {
+  if (via.plan) {
+    // Taken over: a second answer is net's EALREADY while connecting.
+    secondLookup(via.plan, Array.isArray(address) ? (address[0] as dns.LookupAddress | undefined)?.address : address);
+    return;
+  }
+  if (!via.passed && !err && via.socket.connecting) {
+    let family = 0;
+    if (dnsopts.all) {
+      const [count, first] = destinations(address as dns.LookupAddress[]);
+      if (count > 1) {
+        takeOver(via, address as dns.LookupAddress[]);
+        return;
+      }
+      family = first;
+    } else if (typeof address === 'string' && isIP(address) && (addressType === 4 || addressType === 6)) {
+      family = addressType;
+    }
+    if (family !== 0 && family !== via.family && !refamily(via, family as 4 | 6, address, addressType)) return;
+  }
+  via.passed = true;
+  callback(err, address, addressType);
+}
+
+/** How many addresses net would try of a lookup's answer (valid, distinct), and the family of the first. */
+function destinations(list: dns.LookupAddress[]): [number, number] {
+  const seen: string[] = [];
+  let family = 0;
+  for (const a of Array.isArray(list) ? list : []) {
+    if (!a || typeof a.address !== 'string' || !isIP(a.address) || (a.family !== 4 && a.family !== 6)) continue;
+    if (seen.includes(a.address)) continue;
+    seen.push(a.address);
+    if (!family) family = a.family;
+  }
+  return [seen.length, family];
+}
+
+/** Puts an MPTCP descriptor of `family` under the socket's handle in place of the one there; false (socket destroyed) if it cannot. */
+function refamily(via: NameConnect, family: 4 | 6, address: unknown, addressType: number | undefined): boolean {
+  const { b, socket } = via;
+  const where = Array.isArray(address) ? (address as dns.LookupAddress[]).find((a) => a?.family === family)?.address : address;
+  const port = Number(via.options.port) || 0;
+  const o = openStream(b, family, via.mode);
+  if (o.fd < 0) {
+    // What net would have emitted for the answer, then the error its connect would have met.
+    const host = (via.options.host as string | undefined) || 'localhost';
+    if (Array.isArray(address)) for (const a of address as dns.LookupAddress[]) socket.emit('lookup', null, a?.address, a?.family, host);
+    else socket.emit('lookup', null, address, addressType, host);
+    socket.destroy(o.refused ? refusalError(o.errno, reasonForErrno(o.errno), where as string, port) : exceptionWithHostPort(o.errno, 'connect', where as string, port));
+    return false;
+  }
+  const rc = b.dup3(o.fd, handleFd(socket));
+  b.close(o.fd);
+  if (rc < 0) {
+    socket.destroy(exceptionWithHostPort(-rc, 'connect', where as string, port));
+    return false;
+  }
+  via.family = family;
+  return true;
+}
+
+/** Several addresses: the library's Happy Eyeballs over native attempts (see connectName). */
+function takeOver(via: NameConnect, list: dns.LookupAddress[]): void {
+  const spec = connectSpec(via.options);
+  const plan: Plan = {
+    b: via.b, socket: via.socket, mode: via.mode, port: spec.port, host: spec.host,
+    localAddress: undefined, localPort: undefined,
+    noDelay: spec.noDelay, keepAlive: spec.keepAlive, keepAliveInitialDelay: spec.keepAliveInitialDelay,
+    // The descriptor made up front is under the handle; the winner replaces it there.
+    anchorFd: -1, anchorFamily: via.family, current: null, lookedUp: true, done: false,
+  };
+  via.plan = plan;
+  track(plan);
+  onLookupAll(plan, null, list, spec.attemptTimeout, via.options);
 }
 
 /** Alias of {@link connect}, as in `net`. */

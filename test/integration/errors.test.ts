@@ -5,7 +5,12 @@ import * as dns from 'node:dns';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { freePort, leakedSockets, mptcp, openFdTargets, skipReason, stuckListener, supported, trace } from '../helpers/net';
+
+const require = createRequire(import.meta.url);
+const binding = require('node-gyp-build')(path.join(__dirname, '..', '..')) as import('../../types/binding').NativeBinding;
 
 function thrown(fn: () => unknown): { name: string; code: unknown; message: string } | 'no throw' {
   try {
@@ -133,14 +138,36 @@ describe.skipIf(!supported)(`errors and events match net${skipReason ? ` (skippe
   it('destroy() while the native connect is in flight releases the socket and emits close', async () => {
     const stuck = await stuckListener();
     const before = openFdTargets();
-    // A name resolving to the family the socket was not opened with: the
-    // library connects it natively, and the listener never completes it.
-    const lookup = ((_h: string, _o: unknown, cb: (...a: unknown[]) => void) => cb(null, '::ffff:127.0.0.1', 6)) as unknown as net.LookupFunction;
-    const s = mptcp.connect({ port: stuck.port, host: 'stuck.test', autoSelectFamily: false, lookup });
+    // Two addresses (Happy Eyeballs): the library connects them natively,
+    // and the listener never completes the first.
+    const lookup = ((_h: string, _o: unknown, cb: (...a: unknown[]) => void) => cb(null, [{ address: '::ffff:127.0.0.1', family: 6 }, { address: '127.0.0.1', family: 4 }])) as unknown as net.LookupFunction;
+    const s = mptcp.connect({ port: stuck.port, host: 'stuck.test', autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 5000, lookup });
     const t = trace(s);
     await new Promise((r) => setTimeout(r, 100));
     expect(s.connecting).toBe(true); // the native attempt is under way
     expect(leakedSockets(before)).toHaveLength(2); // the socket's descriptor and the attempt's own
+    s.destroy();
+    expect(await t).toEqual({ events: ['close'], error: null });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(leakedSockets(before)).toEqual([]);
+    stuck.stop();
+  });
+
+  it('destroy() while connecting a name of the other family releases the socket and emits close', async () => {
+    const stuck = await stuckListener();
+    const before = openFdTargets();
+    // One address, of the family the socket was not opened with: an MPTCP
+    // descriptor of that family replaces it under the handle, and net connects it.
+    const lookup = ((_h: string, _o: unknown, cb: (...a: unknown[]) => void) => cb(null, '::ffff:127.0.0.1', 6)) as unknown as net.LookupFunction;
+    const s = mptcp.connect({ port: stuck.port, host: 'stuck.test', autoSelectFamily: false, lookup });
+    const t = trace(s);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.connecting).toBe(true);
+    const open = leakedSockets(before);
+    expect(open).toHaveLength(1); // the socket's own descriptor, no other
+    const fd = Number(open[0].split(' ')[0]);
+    expect(binding.getsockoptInt(fd, binding.constants.SOL_SOCKET, 39 /* SO_DOMAIN */)).toBe(10); // AF_INET6
+    expect(binding.getsockoptInt(fd, binding.constants.SOL_SOCKET, binding.constants.SO_PROTOCOL)).toBe(binding.constants.IPPROTO_MPTCP);
     s.destroy();
     expect(await t).toEqual({ events: ['close'], error: null });
     await new Promise((r) => setTimeout(r, 20));
