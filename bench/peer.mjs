@@ -182,37 +182,41 @@ async function latency(port, n, host) {
 }
 
 /**
- * Connects of several kinds in one process, taking turns connect by
- * connect, in a fresh random order each round: a fixed or rotating order
- * has each kind follow the same other kind, and what a connection leaves
- * behind (its teardown in the kernel and the server) then weighs on one
- * kind more than the others:
- * n rounds, one connect + 1-byte echo of each kind per round. Run under
- * `mptcpize run`, 'net' is mptcpize'd net and 'lib' the library (its
- * explicit IPPROTO_MPTCP passes mptcpize's wrapper unchanged), so the two
- * are compared in the same process, heap and moment, with no process
- * effects between them.
+ * Connects of several kinds in one process, taking turns in runs of
+ * `block` consecutive connects of a kind (1 by default: connect by
+ * connect), the kinds in a fresh random order each round (a fixed or
+ * rotating order has each kind follow the same other kind), until each has
+ * made n. Run under `mptcpize run`, 'net' is mptcpize'd net and 'lib' the
+ * library (its explicit IPPROTO_MPTCP passes mptcpize's wrapper
+ * unchanged), so the two are compared in the same process, heap and
+ * moment, with no process effects between them. Taking turns, each kind's
+ * code runs with caches filled by the others': the kind with the most code
+ * of its own (the library) pays for a sharing that a program connecting
+ * one way does not have (BENCH_LAT_BLOCK sets longer runs).
  */
-async function latencyPaired(port, n, host, kinds) {
+async function latencyPaired(port, n, host, kinds, block = 1) {
   const us = {};
   const connectUs = {};
   const mptcp = {};
   for (const k of kinds) {
-    us[k] = new Array(n);
-    connectUs[k] = new Array(n);
+    us[k] = [];
+    connectUs[k] = [];
     mptcp[k] = null;
   }
   const order = [...kinds];
-  for (let i = 0; i < n; i++) {
+  for (let done = 0; done < n; done += block) {
     for (let j = order.length - 1; j > 0; j--) {
       const r = Math.floor(Math.random() * (j + 1));
       [order[j], order[r]] = [order[r], order[j]];
     }
+    const count = Math.min(block, n - done);
     for (const k of order) {
-      const [t, tc, mp] = await pingOnce(port, i === 0, host, k);
-      if (i === 0) mptcp[k] = mp;
-      us[k][i] = t;
-      connectUs[k][i] = tc;
+      for (let i = 0; i < count; i++) {
+        const [t, tc, mp] = await pingOnce(port, done === 0 && i === 0, host, k);
+        if (done === 0 && i === 0) mptcp[k] = mp;
+        us[k].push(t);
+        connectUs[k].push(tc);
+      }
     }
   }
   return { type: 'latencyPaired', us, connectUs, mptcp };
@@ -363,7 +367,7 @@ async function client() {
     try {
       if (cmd.cmd === 'send') send(await sendBulk(cmd.port, cmd.bytes, cmd.chunk));
       else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n, cmd.host));
-      else if (cmd.cmd === 'latencyPaired') send(await latencyPaired(cmd.port, cmd.n, cmd.host, cmd.kinds));
+      else if (cmd.cmd === 'latencyPaired') send(await latencyPaired(cmd.port, cmd.n, cmd.host, cmd.kinds, cmd.block));
       else if (cmd.cmd === 'calls') send(await calls(cmd.port, cmd.warm, cmd.batches, cmd.per));
       else if (cmd.cmd === 'hold') send(await hold(cmd.port));
       else if (cmd.cmd === 'holdMany') send(await holdMany(cmd.port, cmd.n));

@@ -20,6 +20,8 @@ export const CFG = {
   // connect latency: sequential connects per mode, alternating in chunks
   latN: envNumber('BENCH_LAT_N', QUICK ? 600 : 3000),
   latChunk: 100,
+  // in one process: connects of a kind in a row before the next kind's (see bench/peer.mjs latencyPaired)
+  latBlock: envNumber('BENCH_LAT_BLOCK', 1),
   latWarm: envNumber('BENCH_LAT_WARM', QUICK ? 100 : 200),
   latRespawn: QUICK ? 300 : 1000,
   // connect latency by name ('localhost'), lib against mptcpize
@@ -30,7 +32,7 @@ export const CFG = {
   callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 6),
   callWarm: QUICK ? 20_000 : 50_000,
   // HTTP servers under autocannon: rounds of one run per server per kind
-  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 3 : 10),
+  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 3 : 16),
   httpSeconds: envNumber('BENCH_HTTP_SECONDS', QUICK ? 2 : 3),
   httpConnections: envNumber('BENCH_HTTP_CONNECTIONS', 10),
   // memory: concurrent connections held open by one client process, per run

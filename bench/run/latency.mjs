@@ -71,7 +71,7 @@ async function measure(modes, host, latN) {
 
 /**
  * Connects of several kinds (`kinds`: 'lib', 'floor', 'net') in one client
- * process under `mptcpize run`, taking turns connect by connect, against one
+ * process under `mptcpize run`, taking turns in runs of latBlock, against one
  * mptcpize'd net server; latN rounds in chunks, fresh warmed-up process
  * pairs every latRespawn. Machine drift that a comparison across processes
  * takes chunk by chunk cancels here round by round, and nothing of one
@@ -95,14 +95,14 @@ async function measureInOneProcess(host, n, kinds) {
     await stopPairs({ pair });
     pair = null;
   };
-  const run = (count, timeoutMs) => pair.client.request({ cmd: 'latencyPaired', port: pair.ports.echo, n: count, host, kinds }, 'latencyPaired', timeoutMs);
+  const run = (count, timeoutMs) => pair.client.request({ cmd: 'latencyPaired', port: pair.ports.echo, n: count, host, kinds, block: CFG.latBlock }, 'latencyPaired', timeoutMs);
   const note = (r) => { for (const k of kinds) client0[k] = agree(client0[k], r.mptcp[k]); };
   try {
     for (let c = 0; c < chunks; c++) {
       if (c % perPair === 0) {
         await closePair();
         pair = await startPair(client, mptcpize);
-        note(await run(Math.ceil(CFG.latWarm / kinds.length), 120_000));
+        note(await run(CFG.latWarm, 120_000));
       }
       const r = await run(Math.min(CFG.latChunk, n - c * CFG.latChunk), 120_000);
       for (const k of kinds) {

@@ -206,7 +206,7 @@ export function printTables(result) {
       for (const [label, r] of [['2c', one.literal], ['2d', one.byName]]) {
         if (!r) continue;
         out.push(`${label}. In one process under mptcpize, host '${r.host}': the library's connect, mptcpize'd net.connect${r.stats.floor ? ' and the floor' : ''} ` +
-          `taking turns connect by connect in a random order, ${r.iterations} rounds, one mptcpize'd server`);
+          `taking turns in runs of ${CFG.latBlock} in a random order, ${r.iterations} each, one mptcpize'd server`);
         const base = r.stats.net;
         out.push(table(['connect', 'n', 'median', 'p90', 'p99', "median to 'connect'", 'median / mptcpize (90% interval)'],
           Object.entries(r.stats).map(([k, st]) => [name(k), st.n, f(st.median, 1), f(st.p90, 1), f(st.p99, 1), f(st.connectMedian, 1),
