@@ -125,9 +125,19 @@ function literalFamily(host: string): number {
  * general path then reports why (refusal in 'require' mode, EMFILE).
  */
 function connectLiteral(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode, family: 4 | 6): net.Socket | null {
-  // A copy, as net's constructor takes its options (Object.assign: a spread
-  // followed by more properties is V8's slow path in Node 20), made before
-  // the descriptor, so that a throwing getter leaves nothing open.
+  const socket = socketFor(b, options, mode, family);
+  return socket && netConnectOn(socket, options, options.timeout, cb);
+}
+
+/**
+ * The returned socket of connectLiteral and connectName: the library's
+ * Socket, built from a copy of the caller's options (as net's constructor
+ * takes them; Object.assign, as a spread followed by more properties is
+ * V8's slow path in Node 20), on a TCP handle opened on an MPTCP descriptor
+ * of `family`. The copy is made before the descriptor, so that a throwing
+ * getter leaves nothing open. Null when no descriptor could be made.
+ */
+function socketFor(b: NativeBinding, options: Record<string, unknown>, mode: MptcpMode, family: 4 | 6): Socket | null {
   const ctor: Record<string, unknown> = Object.assign({}, options);
   ctor.manualStart = true;
   // net.connect builds its socket with no handle, so pauseOnCreate does
@@ -137,10 +147,15 @@ function connectLiteral(b: NativeBinding, options: Record<string, unknown>, cb: 
   if (opened.fd < 0) return null;
   const socket = socketOnFd(b, opened.fd, ctor); // releases the descriptor if it throws
   connectOverMptcp(socket, mode);
+  return socket;
+}
+
+/** net's own connect on `socket` (the timeout set first, as net.connect does); the socket is destroyed if either throws. */
+function netConnectOn(socket: Socket, connectOptions: Record<string, unknown>, timeout: unknown, cb: Callback | null): Socket {
   try {
-    if (options.timeout) socket.setTimeout(options.timeout as number);
-    if (cb) netConnect.call(socket, options, cb);
-    else netConnect.call(socket, options);
+    if (timeout) socket.setTimeout(timeout as number);
+    if (cb) netConnect.call(socket, connectOptions, cb);
+    else netConnect.call(socket, connectOptions);
   } catch (err) {
     socket.destroy();
     throw err;
@@ -180,35 +195,23 @@ interface NameConnect {
 }
 
 function connectName(b: NativeBinding, options: Record<string, unknown>, cb: Callback | null, mode: MptcpMode): net.Socket | null {
-  const ctor: Record<string, unknown> = Object.assign({}, options);
-  ctor.manualStart = true;
-  if (ctor.pauseOnCreate !== undefined) delete ctor.pauseOnCreate;
   const family = options.family === 6 || options.family === 'IPv6' ? 6 : 4;
-  const opened = openStream(b, family, mode);
-  if (opened.fd < 0) return null;
-  const socket = socketOnFd(b, opened.fd, ctor); // releases the descriptor if it throws
-  connectOverMptcp(socket, mode);
+  // What net's connect reads: the caller's options (copied before the
+  // descriptor, as in socketFor), with this lookup in front of theirs.
+  const connectOptions: Record<string, unknown> = Object.assign({}, options);
+  const socket = socketFor(b, options, mode, family);
+  if (!socket) return null;
   const via: NameConnect = {
     b, socket, mode, family, options, lookup: (options.lookup as LookupFunction | undefined) ?? dns.lookup, passed: false, plan: null,
   };
   holdName(socket, via);
-  // net's connect reads its options from the copy; the handle and
-  // manualStart in it are the constructor's, which connect ignores.
   const lookup: LookupFunction = (hostname, dnsopts, callback) => {
     via.lookup(hostname, dnsopts, (err: NodeJS.ErrnoException | null, address: unknown, addressType?: number) => {
       onNameLookup(via, dnsopts, callback as (...r: unknown[]) => void, err, address, addressType);
     });
   };
-  ctor.lookup = lookup;
-  try {
-    if (options.timeout) socket.setTimeout(options.timeout as number);
-    if (cb) netConnect.call(socket, ctor, cb);
-    else netConnect.call(socket, ctor);
-  } catch (err) {
-    socket.destroy();
-    throw err;
-  }
-  return socket;
+  connectOptions.lookup = lookup;
+  return netConnectOn(socket, connectOptions, options.timeout, cb);
 }
 
 function onNameLookup(via: NameConnect, dnsopts: dns.LookupOptions, callback: (...r: unknown[]) => void,
