@@ -223,8 +223,10 @@ function adopt(plan: Plan, native: NativeAttempt): boolean {
   // What net applies after a connect of its own: the constructor's noDelay /
   // keepAlive, and setNoDelay / setKeepAlive calls made while connecting
   // (libuv has applied them already if the handle had no descriptor then).
-  reapplyStreamOptions(socket);
+  const tosError = reapplyStreamOptions(socket);
   applySocketOptions(plan);
+  // As net's afterConnect: a type of service the socket cannot take is an 'error' before 'connect'.
+  if (tosError) socket.emit('error', exceptionWithHostPort(-tosError, 'setTypeOfService'));
   socket.emit('connect');
   socket.emit('ready');
   if (socket.readable && !socket.isPaused()) socket.read(0);

@@ -18,7 +18,7 @@ import { getBinding } from './binding';
 import type { NativeBinding } from '../types/binding';
 import { errInvalidAddressFamily, errInvalidIpAddress, errMissingArgs, exceptionWithHostPort } from './errors';
 import {
-  attemptedAddresses, bareTcpHandle, connectHost, handleFd, learnTcpHandleClass, learnTcpHandleClassFrom, netOriginals, setConnectHost,
+  attemptedAddresses, bareTcpHandle, connectHost, handleFd, learnTcpHandleClass, learnTcpHandleClassFrom, netOriginals, setConnectHost, socketHandle,
   setConnecting, tcpHandleOn, type TcpHandle,
 } from './node-internals';
 import { warnUnavailable } from './scope';
@@ -186,6 +186,9 @@ interface NameConnect {
   mode: MptcpMode;
   /** The family of the descriptor under the socket's handle. */
   family: 4 | 6;
+  /** The socket's handle for this connect: another one (a destroy, then a new connect) makes its answer stale. */
+  handle: unknown;
+  /** The options as given at connect() (a copy, with the library's lookup in). */
   options: Record<string, unknown>;
   lookup: LookupFunction;
   /** Whether an answer went to net (the descriptor is final then). */
@@ -201,12 +204,14 @@ function connectName(b: NativeBinding, options: Record<string, unknown>, cb: Cal
   const connectOptions: Record<string, unknown> = Object.assign({}, options);
   const socket = socketFor(b, options, mode, family);
   if (!socket) return null;
+  const callerLookup = (options.lookup as LookupFunction | undefined) ?? dns.lookup;
   const via: NameConnect = {
-    b, socket, mode, family, options, lookup: (options.lookup as LookupFunction | undefined) ?? dns.lookup, passed: false, plan: null,
+    b, socket, mode, family, handle: socketHandle(socket), options: connectOptions, lookup: callerLookup, passed: false, plan: null,
   };
   holdName(socket, via);
+  // Called as net calls a lookup: a plain call, no `this`.
   const lookup: LookupFunction = (hostname, dnsopts, callback) => {
-    via.lookup(hostname, dnsopts, (err: NodeJS.ErrnoException | null, address: unknown, addressType?: number) => {
+    callerLookup(hostname, dnsopts, (err: NodeJS.ErrnoException | null, address: unknown, addressType?: number) => {
       onNameLookup(via, dnsopts, callback as (...r: unknown[]) => void, err, address, addressType);
     });
   };
@@ -216,6 +221,9 @@ function connectName(b: NativeBinding, options: Record<string, unknown>, cb: Cal
 
 function onNameLookup(via: NameConnect, dnsopts: dns.LookupOptions, callback: (...r: unknown[]) => void,
   err: NodeJS.ErrnoException | null, address: unknown, addressType: number | undefined): void {
+  // An answer for a connect that was destroyed (and the socket perhaps
+  // connected anew since): nobody waits for it any more.
+  if (socketHandle(via.socket) !== via.handle) return;
   if (via.plan) {
     // Taken over: a second answer is net's EALREADY while connecting.
     secondLookup(via.plan, Array.isArray(address) ? (address[0] as dns.LookupAddress | undefined)?.address : address);
@@ -239,17 +247,24 @@ function onNameLookup(via: NameConnect, dnsopts: dns.LookupOptions, callback: (.
   callback(err, address, addressType);
 }
 
-/** How many addresses net would try of a lookup's answer (valid, distinct), and the family of the first. */
+/**
+ * How many addresses net would try of a lookup's answer, and the family of
+ * the first: valid IPs of family 4 or 6, each once per family (net keeps
+ * `{ address: '::1', family: 4 }` and `family: 6` as two).
+ */
 function destinations(list: dns.LookupAddress[]): [number, number] {
-  const seen: string[] = [];
+  const seen: [string[], string[]] = [[], []];
+  let count = 0;
   let family = 0;
   for (const a of Array.isArray(list) ? list : []) {
     if (!a || typeof a.address !== 'string' || !isIP(a.address) || (a.family !== 4 && a.family !== 6)) continue;
-    if (seen.includes(a.address)) continue;
-    seen.push(a.address);
+    const mine = seen[a.family === 4 ? 0 : 1];
+    if (mine.includes(a.address)) continue;
+    mine.push(a.address);
+    count++;
     if (!family) family = a.family;
   }
-  return [seen.length, family];
+  return [count, family];
 }
 
 /** Puts an MPTCP descriptor of `family` under the socket's handle in place of the one there; false (socket destroyed) if it cannot. */
@@ -278,7 +293,13 @@ function refamily(via: NameConnect, family: 4 | 6, address: unknown, addressType
 
 /** Several addresses: the library's Happy Eyeballs over native attempts (see connectName). */
 function takeOver(via: NameConnect, list: dns.LookupAddress[]): void {
-  const spec = connectSpec(via.options);
+  let spec: ConnectSpec;
+  try {
+    spec = connectSpec(via.options); // net has validated these options already
+  } catch (err) {
+    via.socket.destroy(err as Error);
+    return;
+  }
   const plan: Plan = {
     b: via.b, socket: via.socket, mode: via.mode, port: spec.port, host: spec.host,
     localAddress: undefined, localPort: undefined,

@@ -3,6 +3,7 @@
 // Node 20, 22, 24 and 26, and test/unit/node-internals.test.ts fails loudly
 // on a Node where one is gone or behaves otherwise.
 import type * as net from 'node:net';
+import { constants as os } from 'node:os';
 
 /** What the library reads of a libuv stream handle (tcp_wrap's TCP). */
 export interface HandleLike { fd?: number; _parent?: unknown; _parentWrap?: unknown }
@@ -216,21 +217,48 @@ function netSymbol(socket: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(socket).find((s) => s.description === description);
 }
 
+/** The socket's stream handle (net's `_handle`), or null: which handle a connect under way belongs to. */
+export function socketHandle(socket: net.Socket): unknown {
+  return (socket as net.Socket & { _handle?: unknown })._handle ?? null;
+}
+
+interface OptionHandle {
+  setNoDelay?(on: boolean): number;
+  setKeepAlive?(on: boolean, delaySecs: number, interval?: number, count?: number): number;
+  setTypeOfService?(tos: number): number;
+}
+
 /**
  * Applies to the socket's (new) descriptor what net applies after a connect
- * of its own (afterConnect): the no-delay and keep-alive settings it keeps
- * in `kSetNoDelay`, `kSetKeepAlive`, `kSetKeepAliveInitialDelay`, given to
- * the constructor or by setNoDelay/setKeepAlive while connecting.
+ * of its own (afterConnect), from what it keeps on the socket, given to the
+ * constructor or by setNoDelay/setKeepAlive/setTypeOfService while
+ * connecting: `kSetNoDelay`; `kSetKeepAlive` with `kSetKeepAliveInitialDelay`
+ * and, in Node 24+, `kSetKeepAliveInterval` and `kSetKeepAliveCount`;
+ * `kSetTOS` (Node 24+). Returns the errno (negative) net would report as
+ * 'error' for the type of service, else 0.
  */
-export function reapplyStreamOptions(socket: net.Socket): void {
-  const s = socket as unknown as Record<symbol, unknown> & { _handle?: { setNoDelay?(on: boolean): number; setKeepAlive?(on: boolean, delaySecs: number): number } | null };
+export function reapplyStreamOptions(socket: net.Socket): number {
+  const s = socket as unknown as Record<symbol, unknown> & { _handle?: OptionHandle | null };
   const h = s._handle;
-  if (!h) return;
-  const noDelay = netSymbol(s, 'kSetNoDelay');
-  const keepAlive = netSymbol(s, 'kSetKeepAlive');
-  const delay = netSymbol(s, 'kSetKeepAliveInitialDelay');
-  if (noDelay && s[noDelay] === true) h.setNoDelay?.(true);
-  if (keepAlive && s[keepAlive] === true) h.setKeepAlive?.(true, delay ? Number(s[delay]) || 0 : 0);
+  if (!h) return 0;
+  const value = (name: string): unknown => {
+    const sym = netSymbol(s, name);
+    return sym ? s[sym] : undefined;
+  };
+  if (value('kSetNoDelay') === true) h.setNoDelay?.(true);
+  if (value('kSetKeepAlive') === true) {
+    const interval = value('kSetKeepAliveInterval');
+    const count = value('kSetKeepAliveCount');
+    const delay = Number(value('kSetKeepAliveInitialDelay')) || 0;
+    if (interval !== undefined || count !== undefined) h.setKeepAlive?.(true, delay, interval as number, count as number);
+    else h.setKeepAlive?.(true, delay);
+  }
+  const tos = value('kSetTOS');
+  if (tos !== undefined && h.setTypeOfService) {
+    const err = h.setTypeOfService(tos as number);
+    if (err && err !== -os.errno.EBADF) return err;
+  }
+  return 0;
 }
 
 /** `socket._host`: the name net connected to (tls.connect's default servername for a socket it is given). */

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -166,5 +167,138 @@ describe('per-connection functions given something that is not a socket', () => 
     await once(s, 'close');
     expect(ask()).toEqual(want); // closed
     await rec.close();
+  });
+});
+
+describe.skipIf(!supported || !hasIPv6)('connect by name: the library\'s lookup in front of net\'s', () => {
+  type Lookup = (h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void) => void;
+  /** A lookup answering `list` after `ms`, in the shape net asked for. */
+  const answering = (ms: number, list: { address: string; family: number }[]): Lookup => (_h, o, cb) => {
+    setTimeout(() => (o.all ? cb(null, list) : cb(null, list[0].address, list[0].family)), ms);
+  };
+
+  it('Happy Eyeballs connects to the port given at connect(), even if the options object changes afterwards', async () => {
+    const a = await recordingServer(() => mptcp.createServer(), [0, '::']);
+    const b = await recordingServer(() => mptcp.createServer(), [0, '::']);
+    try {
+      const options = { port: a.port, host: 'two.test', autoSelectFamily: true, lookup: answering(20, [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }]) };
+      const s = mptcp.connect(options as net.NetConnectOpts);
+      options.port = b.port; // after connect(): net has read its options by now
+      await once(s, 'connect');
+      expect(s.remotePort).toBe(a.port);
+      expect(mptcp.isMptcp(s)).toBe(true);
+      s.destroy();
+      await sleep(20);
+      expect(a.accepted).toEqual([true]);
+      expect(b.accepted).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('an answer that comes after a destroy and a new connect() is dropped: the new connection is MPTCP', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
+    try {
+      for (const stale of [[{ address: '127.0.0.1', family: 4 }], [{ address: '::1', family: 6 }]]) {
+        rec.accepted.length = 0;
+        const s = mptcp.connect({ host: 'x.test', port: rec.port, lookup: answering(60, stale) as unknown as net.LookupFunction });
+        const events: string[] = [];
+        s.on('error', (e: NodeJS.ErrnoException) => events.push(`error ${e.code}`));
+        await sleep(5);
+        s.destroy();
+        await sleep(5);
+        s.connect({ host: 'x.test', port: rec.port, lookup: answering(100, [{ address: '127.0.0.1', family: 4 }]) as unknown as net.LookupFunction });
+        await once(s, 'connect');
+        expect(mptcp.isMptcp(s)).toBe(true);
+        await sleep(20);
+        expect(rec.accepted).toEqual([true]); // one connection, MPTCP on the server's side
+        expect(events).toEqual([]);
+        s.destroy();
+        await once(s, 'close');
+      }
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it("one address under two families is two addresses, as net counts them: the connection is still MPTCP", async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '::1']);
+    try {
+      // ::1 given as family 4 fails (EINVAL); the second attempt, ::1 as 6, connects.
+      const lookup = answering(0, [{ address: '::1', family: 4 }, { address: '::1', family: 6 }]) as unknown as net.LookupFunction;
+      const outcome = async (m: typeof net | typeof mptcp): Promise<string[]> => {
+        const s = m.connect({ host: 'dup.test', port: rec.port, autoSelectFamily: true, lookup });
+        const seen: string[] = [];
+        s.on('connectionAttempt', (ip: string, _p: number, f: number) => seen.push(`attempt ${ip} ${f}`));
+        s.on('connectionAttemptFailed', (ip: string, _p: number, f: number, e: NodeJS.ErrnoException) => seen.push(`failed ${ip} ${f} ${e.code}`));
+        await once(s, 'connect');
+        seen.push(`connect ${m === mptcp ? mptcp.isMptcp(s) : 'net'}`);
+        s.destroy();
+        return seen;
+      };
+      const mine = await outcome(mptcp);
+      expect(mine).toEqual(['attempt ::1 4', 'failed ::1 4 EINVAL', 'attempt ::1 6', 'connect true']);
+      await sleep(20);
+      expect(rec.accepted).toEqual([true]);
+      expect((await outcome(net)).slice(0, 3)).toEqual(mine.slice(0, 3)); // the same attempts as net's
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it("the caller's lookup is called as net calls it, with no this", async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
+    try {
+      const thisOf: unknown[] = [];
+      const lookup = function (this: unknown, _h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void): void {
+        thisOf.push(this);
+        if (o.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+        else cb(null, '127.0.0.1', 4);
+      };
+      for (const m of [net, mptcp]) {
+        const s = m.connect({ host: 'this.test', port: rec.port, lookup: lookup as unknown as net.LookupFunction });
+        await once(s, 'connect');
+        s.destroy();
+      }
+      expect(thisOf[1]).toBe(thisOf[0]);
+      expect(thisOf[1]).toBeUndefined();
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('Happy Eyeballs applies what net applies after a connect: keep-alive (its interval and count in Node 24+) and type of service', async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '::']);
+    const b = createRequire(import.meta.url)('node-gyp-build')(path.join(__dirname, '..', '..')) as import('../../types/binding').NativeBinding;
+    const c = b.constants;
+    try {
+      const read = async (m: typeof net | typeof mptcp): Promise<Record<string, number>> => {
+        const lookup = answering(10, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]) as unknown as net.LookupFunction;
+        const s = m.connect({ host: 'he.test', port: rec.port, autoSelectFamily: true, lookup, typeOfService: 16 } as net.NetConnectOpts);
+        s.on('error', () => {});
+        // Node 24+ takes an options object, with an interval and a count.
+        const major = Number(process.versions.node.split('.')[0]);
+        if (major >= 24) (s.setKeepAlive as unknown as (o: object) => void)({ enable: true, initialDelay: 5000, interval: 7000, count: 4 });
+        else s.setKeepAlive(true, 5000);
+        await once(s, 'connect');
+        const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+        const out = {
+          keepAlive: b.getsockoptInt(fd, c.SOL_SOCKET, c.SO_KEEPALIVE),
+          idle: b.getsockoptInt(fd, c.SOL_TCP, c.TCP_KEEPIDLE),
+          interval: b.getsockoptInt(fd, c.SOL_TCP, 5 /* TCP_KEEPINTVL */),
+          count: b.getsockoptInt(fd, c.SOL_TCP, 6 /* TCP_KEEPCNT */),
+          tos: b.getsockoptInt(fd, 0 /* IPPROTO_IP */, 1 /* IP_TOS */),
+        };
+        s.destroy();
+        return out;
+      };
+      const theirs = await read(net);
+      const mine = await read(mptcp);
+      expect(mine).toEqual(theirs);
+      expect(mine.keepAlive).toBe(1);
+    } finally {
+      await rec.close();
+    }
   });
 });
