@@ -9,6 +9,7 @@
 // the winner is moved onto the descriptor the returned socket's handle was
 // opened on (dup3(2)) before the socket is told it is connected. From then on
 // all I/O runs on Node's own libuv handle.
+import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { constants as os } from 'node:os';
@@ -147,7 +148,19 @@ function socketFor(b: NativeBinding, options: Record<string, unknown>, mode: Mpt
   if (opened.fd < 0) return null;
   const socket = socketOnFd(b, opened.fd, ctor); // releases the descriptor if it throws
   connectOverMptcp(socket, mode);
+  publishClientSocket(socket);
   return socket;
+}
+
+/**
+ * Node 20's net.connect publishes each socket it makes on the
+ * 'net.client.socket' diagnostics channel, before connecting it; from
+ * Node 22 net's Socket#connect does, which the library's literal and name
+ * paths call. So on Node 20 the library publishes its sockets itself.
+ */
+const clientSocketChannel = Number(process.versions.node.split('.')[0]) < 22 ? diagnosticsChannel.channel('net.client.socket') : null;
+function publishClientSocket(socket: net.Socket): void {
+  if (clientSocketChannel?.hasSubscribers) clientSocketChannel.publish({ socket });
 }
 
 /** net's own connect on `socket` (the timeout set first, as net.connect does); the socket is destroyed if either throws. */
@@ -318,6 +331,7 @@ export const createConnection: typeof connect = connect;
 function refuseWithoutAddon(options: Record<string, unknown>, cb: Callback | null): net.Socket {
   const socket = new Socket(socketOptions(options));
   connectOverMptcp(socket, 'require');
+  publishClientSocket(socket);
   if (cb) socket.once('connect', cb);
   setConnecting(socket, true);
   const reason = reasonWithoutAddon();
@@ -448,6 +462,7 @@ function connectNative(b: NativeBinding, options: Record<string, unknown>, cb: C
     throw err;
   }
   connectOverMptcp(socket, mode);
+  publishClientSocket(socket);
   if (options.timeout) {
     try {
       socket.setTimeout(options.timeout as number);

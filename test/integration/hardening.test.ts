@@ -4,6 +4,7 @@
 // and things that are not sockets given where a socket is expected.
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import * as dc from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
@@ -298,6 +299,29 @@ describe.skipIf(!supported || !hasIPv6)('connect by name: the library\'s lookup 
       expect(mine).toEqual(theirs);
       expect(mine.keepAlive).toBe(1);
     } finally {
+      await rec.close();
+    }
+  });
+
+  it("each socket is published once on the 'net.client.socket' diagnostics channel, as net.connect's are", async () => {
+    const rec = await recordingServer(() => mptcp.createServer(), [0, '127.0.0.1']);
+    const seen: unknown[] = [];
+    const onSocket = (m: unknown): void => { seen.push((m as { socket: unknown }).socket); };
+    dc.subscribe('net.client.socket', onSocket);
+    try {
+      for (const host of ['127.0.0.1', 'localhost']) {
+        for (const m of [net, mptcp]) {
+          seen.length = 0;
+          const s = m.connect({ port: rec.port, host });
+          s.on('error', () => {}); // once() below still rejects on an error
+          expect(seen).toEqual([s]); // published by the time connect() returns, once
+          await once(s, 'connect');
+          s.destroy();
+          expect(seen).toEqual([s]);
+        }
+      }
+    } finally {
+      dc.unsubscribe('net.client.socket', onSocket);
       await rec.close();
     }
   });
