@@ -1,13 +1,15 @@
 // connect() / createConnection(): a genuine net.Socket, returned
 // synchronously, whose descriptor is an MPTCP socket made by the addon.
 //
-// Node creates a plain TCP socket whenever it makes a handle itself (a name
-// resolved later, Happy Eyeballs' next attempt), so the library never lets
-// it: names are resolved here (honouring `lookup`, `family`, `hints`), each
-// address is tried with a descriptor of its own family, connected natively
-// (non-blocking connect(2), completion from a uv_poll on Node's loop), and
-// the winner is moved onto the descriptor the returned socket's handle was
-// opened on (dup3(2)) before the socket is told it is connected. From then on
+// Node creates a plain TCP socket whenever it makes a handle itself (Happy
+// Eyeballs' next attempt, a handle without a descriptor), so the library
+// never lets it. An IP literal or a name with one address: net's own
+// connect on a handle opened on an MPTCP descriptor of the address's
+// family (for a name, the library's lookup sees the answer first). Several
+// addresses, or a local address: each is tried with a descriptor of its own
+// family, connected natively (non-blocking connect(2), completion from a
+// uv_poll on Node's loop), and the winner is put under the returned
+// socket's handle before the socket is told it is connected. From then on
 // all I/O runs on Node's own libuv handle.
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as dns from 'node:dns';
@@ -203,7 +205,6 @@ interface NameConnect {
   handle: unknown;
   /** The options as given at connect() (a copy, with the library's lookup in). */
   options: Record<string, unknown>;
-  lookup: LookupFunction;
   /** Whether an answer went to net (the descriptor is final then). */
   passed: boolean;
   /** The library's plan, once it took the connect over. */
@@ -219,7 +220,7 @@ function connectName(b: NativeBinding, options: Record<string, unknown>, cb: Cal
   if (!socket) return null;
   const callerLookup = (options.lookup as LookupFunction | undefined) ?? dns.lookup;
   const via: NameConnect = {
-    b, socket, mode, family, handle: socketHandle(socket), options: connectOptions, lookup: callerLookup, passed: false, plan: null,
+    b, socket, mode, family, handle: socketHandle(socket), options: connectOptions, passed: false, plan: null,
   };
   holdName(socket, via);
   // Called as net calls a lookup: a plain call, no `this`.
