@@ -24,7 +24,9 @@ if (mode !== 'lib' && mode !== 'net') {
 const BODY = Buffer.from('hello, world\n');
 let connections = 0;
 let mptcp = 0;
+let requests = 0;
 const server = http.createServer((req, res) => {
+  requests++;
   res.setHeader('Content-Type', 'text/plain');
   res.setHeader('Content-Length', BODY.length);
   res.end(BODY);
@@ -41,8 +43,9 @@ else server.listen(0, '127.0.0.1');
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line);
   if (cmd.cmd === 'stats') {
-    send({ type: 'stats', connections, mptcp });
+    send({ type: 'stats', connections, mptcp, requests });
     connections = 0;
+    requests = 0;
     mptcp = 0;
   } else if (cmd.cmd === 'exit') process.exit(0);
 }).on('close', () => process.exit(0));

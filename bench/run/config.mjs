@@ -31,9 +31,10 @@ export const CFG = {
   callBatches: 10,
   callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 6),
   callWarm: QUICK ? 20_000 : 50_000,
-  // HTTP servers under autocannon: rounds of one run per server per kind
-  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 3 : 16),
-  httpSeconds: envNumber('BENCH_HTTP_SECONDS', QUICK ? 2 : 3),
+  // HTTP servers under autocannon: rounds of one short run per server per
+  // kind (many short paired runs resolve more than a few long ones here)
+  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 6 : 80),
+  httpSeconds: envNumber('BENCH_HTTP_SECONDS', 1), // autocannon counts whole seconds
   httpConnections: envNumber('BENCH_HTTP_CONNECTIONS', 10),
   // memory: concurrent connections held open by one client process, per run
   memConns: envNumber('BENCH_MEM_CONNS', QUICK ? 2_000 : 10_000),

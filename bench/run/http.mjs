@@ -3,90 +3,115 @@
 //   lib       mptcp.listen(http.createServer(handler))     (under test)
 //   mptcpize  the same plain http program under `mptcpize run node`
 // Two kinds of load: keep-alive (autocannon's default) and
-// connection-heavy (`Connection: close`: the server closes after each
-// response, autocannon reconnects). Servers pinned to CPU_RECV, autocannon
-// to CPU_SEND; the servers take turns run by run. After every run the
-// server says how many connections it accepted and how many were MPTCP.
-import { spawnSync } from 'node:child_process';
+// connection-heavy (`Connection: close`, one request per connection: see
+// bench/http-client.mjs). Servers pinned to CPU_RECV, one autocannon
+// process (bench/http-client.mjs) to CPU_SEND for the whole phase. The
+// servers take turns in short runs, in pairs, the order alternating, so
+// that both see the machine as it is at that moment; the ratio's interval
+// resamples whole pairs. After every run the server says how many
+// requests it answered, how many connections it accepted and how many of
+// them were MPTCP, and how much CPU time it used (/proc/PID/schedstat).
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonLineChild } from '../child.mjs';
-import { blockBootstrapRatio, median, rotated } from '../common.mjs';
+import { blockBootstrapRatio, median } from '../common.mjs';
 import { CFG, CPU_RECV, CPU_SEND, MPTCPIZE, MODES, TASKSET, log } from './config.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SERVER = path.join(here, '..', 'http-server.mjs');
+const CLIENT = path.join(here, '..', 'http-client.mjs');
 const require = createRequire(import.meta.url);
 
-/** The kinds of load, with the autocannon arguments that make them. */
+/** The kinds of load: whether each request asks the server to close. */
 export const HTTP_KINDS = {
-  'keep-alive': [],
-  'Connection: close': ['-H', 'Connection: close'],
+  'keep-alive': false,
+  'Connection: close': true,
 };
 
-function autocannonPath() {
+function hasAutocannon() {
   try {
-    return path.join(path.dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
+    require.resolve('autocannon');
+    return true;
   } catch {
-    return null;
+    return false;
   }
 }
 
 const pin = (cpu) => (TASKSET ? [TASKSET, '-c', String(cpu)] : []);
+const bye = JSON.stringify({ cmd: 'exit' }) + '\n';
 
 function startServer(mode) {
   const cmd = [...pin(CPU_RECV), ...mode.wrap, process.execPath, SERVER, mode.peer];
-  return new JsonLineChild(`${mode.name} http server`, cmd, { bye: JSON.stringify({ cmd: 'exit' }) + '\n' });
+  return new JsonLineChild(`${mode.name} http server`, cmd, { bye });
 }
 
-/** One autocannon run (under mptcpize) against `port`: its JSON result. */
-function cannon(bin, port, kind, seconds) {
-  const args = [...pin(CPU_SEND), MPTCPIZE, 'run', process.execPath, bin, '-j', '-d', String(seconds),
-    '-c', String(CFG.httpConnections), ...HTTP_KINDS[kind], `http://127.0.0.1:${port}/`];
-  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: (seconds + 60) * 1000, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`autocannon: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' | ')}`);
-  return JSON.parse(r.stdout);
+/** The CPU time a process has used, ns (schedstat; else utime + stime at 100 Hz). */
+function cpuNs(pid) {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 1e7;
+  }
 }
 
 export async function httpPhase(result) {
-  const bin = autocannonPath();
   const modes = MODES.filter((m) => m.name !== 'tcp');
-  if (!bin || !MPTCPIZE || !MODES[1].available) {
-    result.warnings.push(`HTTP phase skipped: ${!bin ? 'autocannon is not installed (npm install)' : 'mptcpize is not usable'}`);
+  if (!hasAutocannon() || !MPTCPIZE || !MODES[1].available) {
+    result.warnings.push(`HTTP phase skipped: ${!hasAutocannon() ? 'autocannon is not installed (npm install)' : 'mptcpize is not usable'}`);
     return;
   }
   const servers = {};
   const runs = {};
+  const client = new JsonLineChild('autocannon', [...pin(CPU_SEND), MPTCPIZE, 'run', process.execPath, CLIENT], { bye });
+  const problems = [];
   try {
     for (const mode of modes) {
       servers[mode.name] = startServer(mode);
       runs[mode.name] = {};
     }
-    const ports = {};
-    for (const mode of modes) ports[mode.name] = (await servers[mode.name].next('ready', 20_000)).port;
-    // Warm-up: one short run per server and kind, not counted.
-    for (const kind of Object.keys(HTTP_KINDS)) {
-      for (const mode of modes) {
-        cannon(bin, ports[mode.name], kind, 1);
-        await servers[mode.name].request({ cmd: 'stats' }, 'stats');
-      }
-    }
+    await client.next('ready', 20_000);
+    const ready = {};
+    for (const mode of modes) ready[mode.name] = await servers[mode.name].next('ready', 20_000);
+    const once = async (name, close, seconds) => {
+      const c0 = cpuNs(ready[name].pid);
+      const r = await client.request({ cmd: 'run', port: ready[name].port, seconds, connections: CFG.httpConnections, close }, 'run', (seconds + 60) * 1000);
+      const cpu = cpuNs(ready[name].pid) - c0;
+      const s = await servers[name].request({ cmd: 'stats' }, 'stats');
+      return { ...r, cpuNs: cpu, served: s.requests, connections: s.connections, mptcp: s.mptcp };
+    };
+    // Warm-up: both servers and the client, for each kind, not counted.
+    for (const close of Object.values(HTTP_KINDS)) for (const mode of modes) await once(mode.name, close, 2);
     for (let round = 0; round < CFG.httpRounds; round++) {
-      for (const kind of Object.keys(HTTP_KINDS)) {
-        for (const mode of rotated(modes, round)) {
-          const r = cannon(bin, ports[mode.name], kind, CFG.httpSeconds);
-          const s = await servers[mode.name].request({ cmd: 'stats' }, 'stats');
+      for (const [kind, close] of Object.entries(HTTP_KINDS)) {
+        const order = round % 2 ? [...modes].reverse() : modes;
+        for (const mode of order) {
+          const r = await once(mode.name, close, CFG.httpSeconds);
+          // What autocannon counted against what the server answered: never
+          // fewer, and more only by the requests in flight (one per
+          // connection) when this run stopped, and when the one before it
+          // stopped if they reached the server after its count was read.
+          if (r.served < r.requests || r.served > r.requests + 2 * CFG.httpConnections) {
+            problems.push(`${mode.name} ${kind}: autocannon counted ${r.requests} responses, the server answered ${r.served}`);
+          }
+          if (close && Math.abs(r.connections - r.served) > 2 * CFG.httpConnections) {
+            problems.push(`${mode.name} ${kind}: ${r.served} requests on ${r.connections} connections, not one per connection`);
+          }
           (runs[mode.name][kind] ??= []).push({
-            rps: r.requests.average, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99,
-            errors: r.errors, non2xx: r.non2xx, connections: s.connections, mptcp: s.mptcp,
+            rps: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, cpuPerRequestUs: r.cpuNs / 1e3 / Math.max(1, r.served),
+            errors: r.errors + r.timeouts, non2xx: r.non2xx, connections: r.connections, mptcp: r.mptcp,
           });
         }
       }
-      log(`http: round ${round + 1}/${CFG.httpRounds} done`);
+      if ((round + 1) % 10 === 0 || round + 1 === CFG.httpRounds) log(`http: round ${round + 1}/${CFG.httpRounds} done`);
     }
   } finally {
-    await Promise.all(Object.values(servers).map((s) => s.stop()));
+    await Promise.all([client, ...Object.values(servers)].map((s) => s.stop()));
+  }
+  if (problems.length) {
+    result.warnings.push(`HTTP: ${problems.length} run(s) where autocannon's count and the server's disagree, first: ${problems[0]}`);
   }
   const stats = {};
   for (const [name, byKind] of Object.entries(runs)) {
@@ -96,6 +121,7 @@ export async function httpPhase(result) {
       const sum = (k) => col(k).reduce((a, b) => a + b, 0);
       stats[name][kind] = {
         runs: rs.length, rps: median(col('rps')), rpsAll: col('rps'), p50: median(col('p50')), p90: median(col('p90')), p99: median(col('p99')),
+        cpuPerRequestUs: median(col('cpuPerRequestUs')), cpuAll: col('cpuPerRequestUs'),
         errors: sum('errors'), non2xx: sum('non2xx'), connections: sum('connections'), mptcp: sum('mptcp'),
       };
     }
@@ -106,6 +132,7 @@ export async function httpPhase(result) {
     const b = stats.mptcpize[kind];
     ratios[kind] = {
       rps: { ratio: a.rps / b.rps, ...blockBootstrapRatio(a.rpsAll, b.rpsAll, 0.5, 1) }, // paired by round
+      cpu: { ratio: a.cpuPerRequestUs / b.cpuPerRequestUs, ...blockBootstrapRatio(a.cpuAll, b.cpuAll, 0.5, 1) },
       p50: a.p50 / b.p50, p99: a.p99 / b.p99,
     };
   }
@@ -116,5 +143,5 @@ export async function httpPhase(result) {
     const mp = all.reduce((n, s) => n + s.mptcp, 0);
     verified[name] = { connections: conns, mptcp: mp, allMptcp: conns > 0 && mp === conns };
   }
-  result.http = { seconds: CFG.httpSeconds, rounds: CFG.httpRounds, connections: CFG.httpConnections, stats, ratios, verified };
+  result.http = { seconds: CFG.httpSeconds, rounds: CFG.httpRounds, connections: CFG.httpConnections, stats, ratios, verified, countMismatches: problems.length };
 }

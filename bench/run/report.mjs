@@ -91,7 +91,10 @@ export function summarize(result) {
     }
   }
   if (result.http) {
-    for (const [kind, r] of Object.entries(result.http.ratios)) judge(`HTTP ${kind} requests/s lib/mptcpize`, r.rps, '>=', TARGETS.httpRpsRatio);
+    for (const [kind, r] of Object.entries(result.http.ratios)) {
+      judge(`HTTP ${kind} requests/s lib/mptcpize`, r.rps, '>=', TARGETS.httpRpsRatio);
+      if (r.cpu) rows.push({ metric: `  server CPU per request lib/mptcpize`, ratio: r.cpu.ratio, lo: r.cpu.lo, hi: r.cpu.hi, target: 'cost', pass: 'info' });
+    }
   }
   if (result.memory) {
     judge('heap per connection lib/mptcpize', result.memory.ratios.heap, '<=', TARGETS.memRatio);
@@ -113,6 +116,8 @@ export function checkRows(result) {
     for (const [name, v] of Object.entries(result.http.verified)) {
       rows.push({ metric: `HTTP ${name} server: accepted connections MPTCP`, value: `${v.mptcp}/${v.connections}`, pass: v.allMptcp });
     }
+    const n = result.http.countMismatches;
+    if (n !== undefined) rows.push({ metric: "HTTP runs where autocannon's and the server's counts disagree", value: String(n), pass: n === 0 });
   }
   if (result.memory) {
     for (const [name, s] of Object.entries(result.memory.stats)) {
@@ -246,18 +251,20 @@ export function printTables(result) {
 
   const h = result.http;
   if (h) {
-    out.push(`4. HTTP server under autocannon (run under mptcpize; ${h.connections} connections, ${h.rounds} runs of ${h.seconds} s per server and load, servers taking turns): medians over runs`);
+    out.push(`4. HTTP server under autocannon (one autocannon process under mptcpize; ${h.connections} connections, ${h.rounds} pairs of runs of ${h.seconds} s per load, the servers taking turns): medians over runs`);
     const rows = [];
     for (const [name, byKind] of Object.entries(h.stats)) {
       for (const [kind, s] of Object.entries(byKind)) {
-        rows.push([name, kind, f(s.rps, 0), f(s.p50, 2), f(s.p90, 2), f(s.p99, 2), `${s.errors}/${s.non2xx}`, `${s.mptcp}/${s.connections}`]);
+        rows.push([name, kind, f(s.rps, 0), f(s.p50, 2), f(s.p90, 2), f(s.p99, 2), f(s.cpuPerRequestUs, 1), `${s.errors}/${s.non2xx}`, `${s.mptcp}/${s.connections}`]);
       }
     }
-    out.push(table(['server', 'load', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors/non-2xx', 'MPTCP accepted'], rows, 'llrrrrrr'));
+    out.push(table(['server', 'load', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'server CPU µs/request', 'errors/non-2xx', 'MPTCP accepted'], rows, 'llrrrrrrr'));
     out.push('');
-    out.push(table(['load', 'requests/s lib/mptcpize (90% interval)', 'p50 ratio', 'p99 ratio'],
-      Object.entries(h.ratios).map(([kind, r]) => [kind, `${f(r.rps.ratio, 3)} (${f(r.rps.lo, 3)}..${f(r.rps.hi, 3)})`, f(r.p50, 3), f(r.p99, 3)]), 'lrrr'));
-    out.push("Connection: close: the server closes after each response and autocannon reconnects; autocannon's latency there counts the request it wrote into the closing connection.");
+    out.push(table(['load', 'requests/s lib/mptcpize (90% interval)', 'server CPU per request lib/mptcpize (90% interval)', 'p50 ratio', 'p99 ratio'],
+      Object.entries(h.ratios).map(([kind, r]) => [kind, `${f(r.rps.ratio, 3)} (${f(r.rps.lo, 3)}..${f(r.rps.hi, 3)})`,
+        r.cpu ? `${f(r.cpu.ratio, 3)} (${f(r.cpu.lo, 3)}..${f(r.cpu.hi, 3)})` : 'n/a', f(r.p50, 3), f(r.p99, 3)]), 'lrrrr'));
+    out.push('Connection: close: one request per connection; autocannon closes after each response and connects anew, the server closes too.');
+    out.push(`autocannon's response counts checked against the server's after every run: ${h.countMismatches ?? 'n/a'} disagreement(s).`);
     out.push('');
   }
 
