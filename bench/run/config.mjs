@@ -38,7 +38,7 @@ export const CFG = {
   httpConnections: envNumber('BENCH_HTTP_CONNECTIONS', 10),
   // memory: concurrent connections held open by one client process, per run
   memConns: envNumber('BENCH_MEM_CONNS', QUICK ? 2_000 : 10_000),
-  memRounds: envNumber('BENCH_MEM_ROUNDS', QUICK ? 2 : 4),
+  memRounds: envNumber('BENCH_MEM_ROUNDS', QUICK ? 2 : 12), // ~4 s a run; RSS varies run to run by a few %
 };
 
 /**
