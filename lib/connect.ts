@@ -252,7 +252,7 @@ function onNameLookup(via: NameConnect, dnsopts: dns.LookupOptions, callback: (.
         return;
       }
       family = first;
-    } else if (typeof address === 'string' && isIP(address) && (addressType === 4 || addressType === 6)) {
+    } else if (typeof address === 'string' && answerFamily(address) !== 0 && (addressType === 4 || addressType === 6)) {
       family = addressType;
     }
     if (family !== 0 && family !== via.family && !refamily(via, family as 4 | 6, address, addressType)) return;
@@ -264,14 +264,21 @@ function onNameLookup(via: NameConnect, dnsopts: dns.LookupOptions, callback: (.
 /**
  * How many addresses net would try of a lookup's answer, and the family of
  * the first: valid IPs of family 4 or 6, each once per family (net keeps
- * `{ address: '::1', family: 4 }` and `family: 6` as two).
+ * `{ address: '::1', family: 4 }` and `family: 6` as two). The common
+ * answer, one address, takes no arrays.
  */
 function destinations(list: dns.LookupAddress[]): [number, number] {
+  if (!Array.isArray(list)) return [0, 0];
+  if (list.length === 1) {
+    const a = list[0];
+    return isDestination(a) ? [1, a.family] : [0, 0];
+  }
   const seen: [string[], string[]] = [[], []];
   let count = 0;
   let family = 0;
-  for (const a of Array.isArray(list) ? list : []) {
-    if (!a || typeof a.address !== 'string' || !isIP(a.address) || (a.family !== 4 && a.family !== 6)) continue;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i];
+    if (!isDestination(a)) continue;
     const mine = seen[a.family === 4 ? 0 : 1];
     if (mine.includes(a.address)) continue;
     mine.push(a.address);
@@ -279,6 +286,26 @@ function destinations(list: dns.LookupAddress[]): [number, number] {
     if (!family) family = a.family;
   }
   return [count, family];
+}
+
+/** Whether net would connect to this entry of a lookup's answer. */
+function isDestination(a: dns.LookupAddress | null | undefined): a is dns.LookupAddress {
+  return !!a && typeof a.address === 'string' && (a.family === 4 || a.family === 6) && answerFamily(a.address) !== 0;
+}
+
+/**
+ * net.isIP of a lookup's address, remembered for the last one (a name
+ * answers with the same address again and again); apart from
+ * literalFamily's, which holds the name.
+ */
+let lastAnswer = '';
+let lastAnswerFamily = 0;
+function answerFamily(address: string): number {
+  if (address !== lastAnswer) {
+    lastAnswerFamily = isIP(address);
+    lastAnswer = address;
+  }
+  return lastAnswerFamily;
 }
 
 /** Puts an MPTCP descriptor of `family` under the socket's handle in place of the one there; false (socket destroyed) if it cannot. */
