@@ -33,7 +33,11 @@ export const CFG = {
   callWarm: QUICK ? 20_000 : 50_000,
   // HTTP servers under autocannon: rounds of one short run per server per
   // kind (many short paired runs resolve more than a few long ones here)
-  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 6 : 80),
+  httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 6 : 60),
+  // fresh server processes every this many rounds: a server process keeps
+  // an offset of its own (memory layout, JIT history) that pairing in time
+  // cannot remove; the interval resamples whole process pairs
+  httpRespawn: envNumber('BENCH_HTTP_RESPAWN', QUICK ? 3 : 5),
   httpSeconds: envNumber('BENCH_HTTP_SECONDS', 1), // autocannon counts whole seconds
   httpConnections: envNumber('BENCH_HTTP_CONNECTIONS', 10),
   // memory: concurrent connections held open by one client process, per run

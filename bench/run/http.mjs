@@ -7,8 +7,9 @@
 // bench/http-client.mjs). Servers pinned to CPU_RECV, one autocannon
 // process (bench/http-client.mjs) to CPU_SEND for the whole phase. The
 // servers take turns in short runs, in pairs, the order alternating, so
-// that both see the machine as it is at that moment; the ratio's interval
-// resamples whole pairs. After every run the server says how many
+// that both see the machine as it is at that moment, and are replaced by
+// fresh processes every CFG.httpRespawn rounds; the ratio's interval
+// resamples whole process pairs. After every run the server says how many
 // requests it answered, how many connections it accepted and how many of
 // them were MPTCP, and how much CPU time it used (/proc/PID/schedstat).
 import fs from 'node:fs';
@@ -67,24 +68,26 @@ export async function httpPhase(result) {
   const runs = {};
   const client = new JsonLineChild('autocannon', [...pin(CPU_SEND), MPTCPIZE, 'run', process.execPath, CLIENT], { bye });
   const problems = [];
-  try {
-    for (const mode of modes) {
-      servers[mode.name] = startServer(mode);
-      runs[mode.name] = {};
-    }
-    await client.next('ready', 20_000);
-    const ready = {};
+  const ready = {};
+  const once = async (name, close, seconds) => {
+    const c0 = cpuNs(ready[name].pid);
+    const r = await client.request({ cmd: 'run', port: ready[name].port, seconds, connections: CFG.httpConnections, close }, 'run', (seconds + 60) * 1000);
+    const cpu = cpuNs(ready[name].pid) - c0;
+    const s = await servers[name].request({ cmd: 'stats' }, 'stats');
+    return { ...r, cpuNs: cpu, served: s.requests, connections: s.connections, mptcp: s.mptcp };
+  };
+  // Fresh server processes, warmed up (one run per kind, not counted).
+  const respawn = async () => {
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
+    for (const mode of modes) servers[mode.name] = startServer(mode);
     for (const mode of modes) ready[mode.name] = await servers[mode.name].next('ready', 20_000);
-    const once = async (name, close, seconds) => {
-      const c0 = cpuNs(ready[name].pid);
-      const r = await client.request({ cmd: 'run', port: ready[name].port, seconds, connections: CFG.httpConnections, close }, 'run', (seconds + 60) * 1000);
-      const cpu = cpuNs(ready[name].pid) - c0;
-      const s = await servers[name].request({ cmd: 'stats' }, 'stats');
-      return { ...r, cpuNs: cpu, served: s.requests, connections: s.connections, mptcp: s.mptcp };
-    };
-    // Warm-up: both servers and the client, for each kind, not counted.
-    for (const close of Object.values(HTTP_KINDS)) for (const mode of modes) await once(mode.name, close, 2);
+    for (const close of Object.values(HTTP_KINDS)) for (const mode of modes) await once(mode.name, close, 1);
+  };
+  try {
+    for (const mode of modes) runs[mode.name] = {};
+    await client.next('ready', 20_000);
     for (let round = 0; round < CFG.httpRounds; round++) {
+      if (round % CFG.httpRespawn === 0) await respawn();
       for (const [kind, close] of Object.entries(HTTP_KINDS)) {
         const order = round % 2 ? [...modes].reverse() : modes;
         for (const mode of order) {
@@ -131,8 +134,9 @@ export async function httpPhase(result) {
     const a = stats.lib[kind];
     const b = stats.mptcpize[kind];
     ratios[kind] = {
-      rps: { ratio: a.rps / b.rps, ...blockBootstrapRatio(a.rpsAll, b.rpsAll, 0.5, 1) }, // paired by round
-      cpu: { ratio: a.cpuPerRequestUs / b.cpuPerRequestUs, ...blockBootstrapRatio(a.cpuAll, b.cpuAll, 0.5, 1) },
+      // Resampled by process pair: the runs of one pair of server processes as one block.
+      rps: { ratio: a.rps / b.rps, ...blockBootstrapRatio(a.rpsAll, b.rpsAll, 0.5, CFG.httpRespawn) },
+      cpu: { ratio: a.cpuPerRequestUs / b.cpuPerRequestUs, ...blockBootstrapRatio(a.cpuAll, b.cpuAll, 0.5, CFG.httpRespawn) },
       p50: a.p50 / b.p50, p99: a.p99 / b.p99,
     };
   }
@@ -143,5 +147,5 @@ export async function httpPhase(result) {
     const mp = all.reduce((n, s) => n + s.mptcp, 0);
     verified[name] = { connections: conns, mptcp: mp, allMptcp: conns > 0 && mp === conns };
   }
-  result.http = { seconds: CFG.httpSeconds, rounds: CFG.httpRounds, connections: CFG.httpConnections, stats, ratios, verified, countMismatches: problems.length };
+  result.http = { seconds: CFG.httpSeconds, rounds: CFG.httpRounds, respawnEvery: CFG.httpRespawn, connections: CFG.httpConnections, stats, ratios, verified, countMismatches: problems.length };
 }

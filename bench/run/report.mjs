@@ -251,7 +251,7 @@ export function printTables(result) {
 
   const h = result.http;
   if (h) {
-    out.push(`4. HTTP server under autocannon (one autocannon process under mptcpize; ${h.connections} connections, ${h.rounds} pairs of runs of ${h.seconds} s per load, the servers taking turns): medians over runs`);
+    out.push(`4. HTTP server under autocannon (one autocannon process under mptcpize; ${h.connections} connections, ${h.rounds} pairs of runs of ${h.seconds} s per load, the servers taking turns, fresh server processes every ${h.respawnEvery ?? 'n/a'} pairs): medians over runs`);
     const rows = [];
     for (const [name, byKind] of Object.entries(h.stats)) {
       for (const [kind, s] of Object.entries(byKind)) {
