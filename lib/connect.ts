@@ -105,19 +105,26 @@ export function connect(...args: unknown[]): net.Socket {
 }
 
 /**
- * net.isIP(host), remembered for the last host: a client connects to the
- * same host again and again, and net's check is two regular expressions.
+ * net.isIP, remembered for the last text asked about: net's check is two
+ * regular expressions, and a client asks about the same text again and
+ * again. One per kind of text, so that they do not evict each other:
+ * literalFamily for connect()'s host, answerFamily for a lookup's address
+ * (a name answers with the same address again and again).
  */
 const isIP = net.isIP;
-let lastHost = '';
-let lastFamily = 0;
-function literalFamily(host: string): number {
-  if (host !== lastHost) {
-    lastFamily = isIP(host);
-    lastHost = host;
-  }
-  return lastFamily;
+function rememberedIsIP(): (text: string) => number {
+  let last = '';
+  let family = 0;
+  return (text) => {
+    if (text !== last) {
+      family = isIP(text);
+      last = text;
+    }
+    return family;
+  };
 }
+const literalFamily = rememberedIsIP();
+const answerFamily = rememberedIsIP();
 
 /**
  * An IP literal: net.connect's own steps (net's Socket constructor with the
@@ -291,21 +298,6 @@ function destinations(list: dns.LookupAddress[]): [number, number] {
 /** Whether net would connect to this entry of a lookup's answer. */
 function isDestination(a: dns.LookupAddress | null | undefined): a is dns.LookupAddress {
   return !!a && typeof a.address === 'string' && (a.family === 4 || a.family === 6) && answerFamily(a.address) !== 0;
-}
-
-/**
- * net.isIP of a lookup's address, remembered for the last one (a name
- * answers with the same address again and again); apart from
- * literalFamily's, which holds the name.
- */
-let lastAnswer = '';
-let lastAnswerFamily = 0;
-function answerFamily(address: string): number {
-  if (address !== lastAnswer) {
-    lastAnswerFamily = isIP(address);
-    lastAnswer = address;
-  }
-  return lastAnswerFamily;
 }
 
 /** Puts an MPTCP descriptor of `family` under the socket's handle in place of the one there; false (socket destroyed) if it cannot. */
