@@ -45,7 +45,11 @@ function listen(listener) {
  * handle opened on an MPTCP descriptor the addon made, and nothing else (no
  * argument handling, no fallback, no mode). What the library adds to it is
  * the library's cost; what it costs over mptcpize'd net is the cost of
- * making the descriptor up front instead of inside libuv's connect.
+ * making the descriptor up front instead of inside libuv's connect. Its
+ * constructor options start with the four properties net's constructor
+ * sets on its copy, as the library's do (lib/connect.ts, ctorBase): on
+ * Node 20 that spares V8's slow path for properties added to a spread
+ * copy, which net.connect itself pays.
  */
 let floorDial = null;
 function makeFloorDial() {
@@ -59,7 +63,7 @@ function makeFloorDial() {
   first.destroy();
   return (port) => {
     const handle = ni.tcpHandleOn(b.socket(4, IPPROTO_MPTCP));
-    const s = new net.Socket({ port, host: HOST, handle, manualStart: true });
+    const s = new net.Socket({ allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false, port, host: HOST, handle, manualStart: true });
     netConnect.call(s, { port, host: HOST });
     return s;
   };

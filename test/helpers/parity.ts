@@ -268,7 +268,10 @@ const socketJunk = fc.record({
   onread: fc.constantFrom<unknown>(null, 5, {}, { buffer: 5, callback: 5 }),
   // A falsy path is not an IPC path: net connects over TCP.
   path: fc.constantFrom<unknown>(undefined, null, '', 0, false),
+  // The properties net's constructor sets on its copy of the options, whatever is given (lib/connect.ts presets them).
   emitClose: fc.constantFrom<unknown>(true, false),
+  autoDestroy: fc.constantFrom<unknown>(true, false, 0),
+  decodeStrings: fc.constantFrom<unknown>(true, false, 'x'),
   foo: junk,
 }, { requiredKeys: [] });
 

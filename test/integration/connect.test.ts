@@ -167,6 +167,32 @@ describe.skipIf(!supported)(`connect forms reach the server over MPTCP${skipReas
       await half.close();
     }
   });
+  it("stream settings are net's whatever the options say: those net's constructor sets on its copy, on every path", async () => {
+    // The library starts its constructor options with those four (lib/connect.ts, ctorBase); net overwrites them.
+    const state = (s: net.Socket): unknown[] => {
+      const st = s as unknown as { _readableState: Record<string, unknown>; _writableState: Record<string, unknown>; allowHalfOpen: boolean };
+      return [st.allowHalfOpen, st._readableState.emitClose, st._readableState.autoDestroy, st._writableState.emitClose,
+        st._writableState.autoDestroy, st._writableState.decodeStrings];
+    };
+    const given = [
+      {},
+      { allowHalfOpen: 'x', emitClose: true, autoDestroy: false, decodeStrings: true },
+      { allowHalfOpen: 0, emitClose: 1, autoDestroy: 0, decodeStrings: 'x' },
+    ];
+    // An IP literal, a name (one address), a local address (the native path).
+    const targets = [{ host: '127.0.0.1' }, { host: 'localhost', family: 4 }, { host: '127.0.0.1', localAddress: '127.0.0.1' }];
+    for (const extra of given) {
+      for (const t of targets) {
+        const opts = { port: rec.port, ...t, ...extra } as net.NetConnectOpts;
+        const theirs = net.connect(opts);
+        const mine = mptcp.connect(opts as mptcp.ConnectOptions);
+        expect(state(mine), JSON.stringify(opts)).toEqual(state(theirs));
+        const r = await echo(mine, 'settings');
+        expect(r.mptcp).toBe(true);
+        theirs.destroy();
+      }
+    }
+  });
   it('connect() returns a genuine net.Socket synchronously with net state', () => {
     const s = mptcp.connect(rec.port, '127.0.0.1');
     // An instance of the library's Socket (mptcp/net's), a subclass of net's adding only connect().
