@@ -270,8 +270,17 @@ async function calls(port, warm, batches, per) {
   // Each addon function is taken out of the exports object first, as
   // lib/info.ts does: that object is in dictionary mode, and a load from it
   // in the loop would be charged to the floor.
-  const { tcpIsMptcp, mptcpInfoScratch, fullInfoScratch } = require('../dist/binding.js').getBinding();
+  const binding = require('../dist/binding.js').getBinding();
+  const { tcpIsMptcp, mptcpInfoScratch, fullInfoScratch } = binding;
   const fd = s._handle.fd;
+  // The floor of a call that returns the struct: the addon's call and the
+  // library's decode of what it read into the scratch buffer, nothing else
+  // (no socket check, no descriptor lookup), through the same local
+  // bindings as the library's (lib/info.ts, Calls).
+  const { decodeMptcpInfoAt } = require('../dist/decode.js');
+  const { readFull } = require('../dist/info.js');
+  const scratch = binding.setScratch[Symbol.for('mptcp.scratch')];
+  const local = { fullInfoScratch, sizes: binding.sizes, setScratch: binding.setScratch };
   const { isMptcp, getInfo, getSubflows } = m;
   const fns = {
     isMptcp: (x) => isMptcp(x),
@@ -280,6 +289,8 @@ async function calls(port, warm, batches, per) {
     'napi: tcpIsMptcp': () => tcpIsMptcp(fd) === 1,
     'napi: mptcpInfoScratch': () => mptcpInfoScratch(fd) > 0,
     'napi: fullInfoScratch': () => fullInfoScratch(fd, 4) > 0,
+    'napi + decode: mptcpInfoScratch': () => { const n = mptcpInfoScratch(fd); return n >= 16 ? decodeMptcpInfoAt(scratch.views, 0, n) : null; },
+    'napi + decode: fullInfoScratch': () => readFull(local, fd),
     // References, not targets. A getsockname(2) through Node's own TCP handle
     // (net caches address(), so the handle is called as net does):
     'ref: handle.getsockname': (x) => { const o = {}; x._handle.getsockname(o); return o; },

@@ -209,7 +209,8 @@ export function getInfo(socket: AnySocket): MptcpInfo | null {
  * the next read.
  */
 let fullInfoLength = 0;
-function readFull(b: Calls, fd: number): Subflow[] | null {
+/** Exported for the benchmark's per-call floor (bench/peer.mjs): the addon's call and the decode, nothing else. */
+export function readFull(b: Calls, fd: number): Subflow[] | null {
   const s = b.sizes;
   let scratch = scratchOf(b);
   for (let tries = 0; tries < 4; tries++) {

@@ -6,7 +6,10 @@
 //               (native/floor.cc, build/Release/mptcp_floor), its own
 //               MPTCP loopback connection of one subflow;
 //   N-API floor the addon's own call each function makes, bare, from the
-//               same JavaScript process on the same descriptor.
+//               same JavaScript process on the same descriptor;
+//   decode floor for getInfo and getSubflows, that call and the library's
+//               decode of the struct into the returned objects, nothing
+//               else: the least a call returning them costs.
 // Each is timed in batches; a ratio's interval is a bootstrap over batches.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,8 +24,8 @@ export const FLOOR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..
 /** The library function, its addon call and its getsockopt, by function. */
 export const FLOORS = {
   isMptcp: { napi: 'napi: tcpIsMptcp', c: 'isMptcp', syscall: 'getsockopt(TCP_IS_MPTCP)' },
-  getInfo: { napi: 'napi: mptcpInfoScratch', c: 'getInfo', syscall: 'getsockopt(MPTCP_INFO)' },
-  getSubflows: { napi: 'napi: fullInfoScratch', c: 'getSubflows', syscall: 'getsockopt(MPTCP_FULL_INFO)' },
+  getInfo: { napi: 'napi: mptcpInfoScratch', decoded: 'napi + decode: mptcpInfoScratch', c: 'getInfo', syscall: 'getsockopt(MPTCP_INFO)' },
+  getSubflows: { napi: 'napi: fullInfoScratch', decoded: 'napi + decode: fullInfoScratch', c: 'getSubflows', syscall: 'getsockopt(MPTCP_FULL_INFO)' },
 };
 
 /** Median, best and worst of per-batch times (divided by `scale`, e.g. 1e3 for ns to µs). */
@@ -73,8 +76,10 @@ export async function callsPhase(result) {
     if (floor[f.c]) {
       row.libVsC = { ratio: median(js[fn]) / median(floor[f.c]), ...bootstrapRatio(js[fn], floor[f.c], 0.5) };
       row.napiVsC = { ratio: median(js[f.napi]) / median(floor[f.c]), ...bootstrapRatio(js[f.napi], floor[f.c], 0.5) };
+      if (f.decoded) row.decodedVsC = { ratio: median(js[f.decoded]) / median(floor[f.c]), ...bootstrapRatio(js[f.decoded], floor[f.c], 0.5) };
     }
     row.libVsNapi = { ratio: median(js[fn]) / median(js[f.napi]), ...bootstrapRatio(js[fn], js[f.napi], 0.5) };
+    if (f.decoded) row.libVsDecoded = { ratio: median(js[fn]) / median(js[f.decoded]), ...bootstrapRatio(js[fn], js[f.decoded], 0.5) };
     ratios[fn] = row;
   }
   log('per-call: done');

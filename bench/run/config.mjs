@@ -23,7 +23,10 @@ export const CFG = {
   // in one process: connects of a kind in a row before the next kind's (see bench/peer.mjs latencyPaired)
   latBlock: envNumber('BENCH_LAT_BLOCK', 1),
   latWarm: envNumber('BENCH_LAT_WARM', QUICK ? 100 : 200),
-  latRespawn: QUICK ? 300 : 1000,
+  // fresh process pairs every this many connects: a process keeps an offset
+  // of its own, for each kind of connect apart (code placement, JIT
+  // history), so the latency intervals resample whole process pairs
+  latRespawn: envNumber('BENCH_LAT_RESPAWN', QUICK ? 300 : 500),
   // connect latency by name ('localhost'), lib against mptcpize
   latNameN: envNumber('BENCH_LAT_NAME_N', QUICK ? 300 : 3000),
   // per-call cost: rounds of (C floor, then the JavaScript calls), each in batches

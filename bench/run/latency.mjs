@@ -74,8 +74,10 @@ async function measure(modes, host, latN) {
  * process under `mptcpize run`, taking turns in runs of latBlock, against one
  * mptcpize'd net server; latN rounds in chunks, fresh warmed-up process
  * pairs every latRespawn. Machine drift that a comparison across processes
- * takes chunk by chunk cancels here round by round, and nothing of one
- * process (heap, JIT, placement) differs between the kinds.
+ * takes chunk by chunk cancels here round by round. What a process keeps
+ * of its own (code placement, JIT history) still favours one kind or
+ * another, by a percent or two from process to process: the intervals
+ * resample whole processes.
  */
 async function measureInOneProcess(host, n, kinds) {
   const mptcpize = active().find((m) => m.name === 'mptcpize');
@@ -123,8 +125,15 @@ async function measureInOneProcess(host, n, kinds) {
   return { host, iterations: n, samples, stats, verified: { client: client0, server: serverMptcp } };
 }
 
-/** A ratio's interval, resampling the chunks the modes took in turns (see blockBootstrapRatio). */
-const paired = (a, b, q) => blockBootstrapRatio(a, b, q, CFG.latChunk);
+/**
+ * A ratio's interval, resampling whole process pairs (the samples of one
+ * pair are consecutive, latRespawn rounded to whole chunks; see
+ * blockBootstrapRatio): a process keeps an offset of its own, different
+ * for each kind of connect (one process gave the library 1.005 of the
+ * floor, the next 1.04), which resampling chunks would take for precision.
+ */
+const processBlock = () => Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk)) * CFG.latChunk;
+const paired = (a, b, q) => blockBootstrapRatio(a, b, q, processBlock());
 
 export async function latencyPhase(result) {
   // By IP literal: every mode, the floor of the library's way of connecting,
