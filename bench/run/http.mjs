@@ -2,6 +2,8 @@
 // under `mptcpize` so that the client side is MPTCP for both servers:
 //   lib       mptcp.listen(http.createServer(handler))     (under test)
 //   mptcpize  the same plain http program under `mptcpize run node`
+//   mptcpize again  that program once more, as a server of its own: the
+//             same program against itself (A/A), what this machine resolves
 // Two kinds of load: keep-alive (autocannon's default) and
 // connection-heavy (`Connection: close`, one request per connection: see
 // bench/http-client.mjs). Servers pinned to CPU_RECV, one autocannon
@@ -17,7 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonLineChild } from '../child.mjs';
-import { blockBootstrapRatio, median } from '../common.mjs';
+import { blockBootstrapRatio, median, rotated } from '../common.mjs';
 import { CFG, CPU_RECV, CPU_SEND, MPTCPIZE, MODES, TASKSET, log } from './config.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -59,11 +61,12 @@ function cpuNs(pid) {
 }
 
 export async function httpPhase(result) {
-  const modes = MODES.filter((m) => m.name !== 'tcp');
   if (!hasAutocannon() || !MPTCPIZE || !MODES[1].available) {
     result.warnings.push(`HTTP phase skipped: ${!hasAutocannon() ? 'autocannon is not installed (npm install)' : 'mptcpize is not usable'}`);
     return;
   }
+  const plain = MODES.find((m) => m.name === 'mptcpize');
+  const modes = [MODES.find((m) => m.name === 'lib'), plain, { ...plain, name: 'mptcpize again' }];
   const servers = {};
   const runs = {};
   const client = new JsonLineChild('autocannon', [...pin(CPU_SEND), MPTCPIZE, 'run', process.execPath, CLIENT], { bye });
@@ -89,7 +92,8 @@ export async function httpPhase(result) {
     for (let round = 0; round < CFG.httpRounds; round++) {
       if (round % CFG.httpRespawn === 0) await respawn();
       for (const [kind, close] of Object.entries(HTTP_KINDS)) {
-        const order = round % 2 ? [...modes].reverse() : modes;
+        // Each server first, second and last in turn; every other round backwards.
+        const order = round % 2 ? rotated(modes, round >> 1).reverse() : rotated(modes, round >> 1);
         for (const mode of order) {
           const r = await once(mode.name, close, CFG.httpSeconds);
           // What autocannon counted against what the server answered: never
@@ -130,15 +134,16 @@ export async function httpPhase(result) {
     }
   }
   const ratios = {};
+  const again = {};
+  // Resampled by process pair: the runs of one set of server processes as one block.
+  const ratio = (a, b) => ({
+    rps: { ratio: a.rps / b.rps, ...blockBootstrapRatio(a.rpsAll, b.rpsAll, 0.5, CFG.httpRespawn) },
+    cpu: { ratio: a.cpuPerRequestUs / b.cpuPerRequestUs, ...blockBootstrapRatio(a.cpuAll, b.cpuAll, 0.5, CFG.httpRespawn) },
+    p50: a.p50 / b.p50, p99: a.p99 / b.p99,
+  });
   for (const kind of Object.keys(HTTP_KINDS)) {
-    const a = stats.lib[kind];
-    const b = stats.mptcpize[kind];
-    ratios[kind] = {
-      // Resampled by process pair: the runs of one pair of server processes as one block.
-      rps: { ratio: a.rps / b.rps, ...blockBootstrapRatio(a.rpsAll, b.rpsAll, 0.5, CFG.httpRespawn) },
-      cpu: { ratio: a.cpuPerRequestUs / b.cpuPerRequestUs, ...blockBootstrapRatio(a.cpuAll, b.cpuAll, 0.5, CFG.httpRespawn) },
-      p50: a.p50 / b.p50, p99: a.p99 / b.p99,
-    };
+    ratios[kind] = ratio(stats.lib[kind], stats.mptcpize[kind]);
+    again[kind] = ratio(stats['mptcpize again'][kind], stats.mptcpize[kind]);
   }
   const verified = {};
   for (const name of Object.keys(stats)) {
@@ -147,5 +152,5 @@ export async function httpPhase(result) {
     const mp = all.reduce((n, s) => n + s.mptcp, 0);
     verified[name] = { connections: conns, mptcp: mp, allMptcp: conns > 0 && mp === conns };
   }
-  result.http = { seconds: CFG.httpSeconds, rounds: CFG.httpRounds, respawnEvery: CFG.httpRespawn, connections: CFG.httpConnections, stats, ratios, verified, countMismatches: problems.length };
+  result.http = { seconds: CFG.httpSeconds, rounds: CFG.httpRounds, respawnEvery: CFG.httpRespawn, connections: CFG.httpConnections, stats, ratios, again, verified, countMismatches: problems.length };
 }

@@ -116,6 +116,9 @@ export function summarize(result) {
     for (const [kind, r] of Object.entries(result.http.ratios)) {
       judge(`HTTP ${kind} requests/s lib/mptcpize`, r.rps, '>=', TARGETS.httpRpsRatio);
       if (r.cpu) rows.push({ metric: `  server CPU per request lib/mptcpize`, ratio: r.cpu.ratio, lo: r.cpu.lo, hi: r.cpu.hi, target: 'cost', pass: 'info' });
+      // The plain program against itself: what this machine resolves. Not a target.
+      const aa = result.http.again?.[kind];
+      if (aa) rows.push({ metric: `  A/A: mptcpize again/mptcpize requests/s`, ratio: aa.rps.ratio, lo: aa.rps.lo, hi: aa.rps.hi, target: 'resolution', pass: 'info' });
     }
   }
   if (result.memory) {
@@ -274,7 +277,7 @@ export function printTables(result) {
 
   const h = result.http;
   if (h) {
-    out.push(`4. HTTP server under autocannon (one autocannon process under mptcpize; ${h.connections} connections, ${h.rounds} pairs of runs of ${h.seconds} s per load, the servers taking turns, fresh server processes every ${h.respawnEvery ?? 'n/a'} pairs): medians over runs`);
+    out.push(`4. HTTP server under autocannon (one autocannon process under mptcpize; ${h.connections} connections, ${h.rounds} rounds of one run of ${h.seconds} s per server and load, the servers taking turns, fresh server processes every ${h.respawnEvery ?? 'n/a'} rounds): medians over runs`);
     const rows = [];
     for (const [name, byKind] of Object.entries(h.stats)) {
       for (const [kind, s] of Object.entries(byKind)) {
@@ -283,9 +286,11 @@ export function printTables(result) {
     }
     out.push(table(['server', 'load', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'server CPU µs/request', 'errors/non-2xx', 'MPTCP accepted'], rows, 'llrrrrrrr'));
     out.push('');
-    out.push(table(['load', 'requests/s lib/mptcpize (90% interval)', 'server CPU per request lib/mptcpize (90% interval)', 'p50 ratio', 'p99 ratio'],
-      Object.entries(h.ratios).map(([kind, r]) => [kind, `${f(r.rps.ratio, 3)} (${f(r.rps.lo, 3)}..${f(r.rps.hi, 3)})`,
-        r.cpu ? `${f(r.cpu.ratio, 3)} (${f(r.cpu.lo, 3)}..${f(r.cpu.hi, 3)})` : 'n/a', f(r.p50, 3), f(r.p99, 3)]), 'lrrrr'));
+    const ratioRow = (what, kind, r) => [what, kind, `${f(r.rps.ratio, 3)} (${f(r.rps.lo, 3)}..${f(r.rps.hi, 3)})`,
+      r.cpu ? `${f(r.cpu.ratio, 3)} (${f(r.cpu.lo, 3)}..${f(r.cpu.hi, 3)})` : 'n/a', f(r.p50, 3), f(r.p99, 3)];
+    out.push(table(['ratio', 'load', 'requests/s (90% interval)', 'server CPU per request (90% interval)', 'p50 ratio', 'p99 ratio'],
+      [...Object.entries(h.ratios).map(([kind, r]) => ratioRow('lib/mptcpize', kind, r)),
+        ...Object.entries(h.again ?? {}).map(([kind, r]) => ratioRow('A/A: mptcpize again/mptcpize', kind, r))], 'llrrrr'));
     out.push('Connection: close: one request per connection; autocannon closes after each response and connects anew, the server closes too.');
     out.push(`autocannon's response counts checked against the server's after every run: ${h.countMismatches ?? 'n/a'} disagreement(s).`);
     out.push('');
