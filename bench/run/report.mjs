@@ -32,22 +32,20 @@ export function modeCheck(result, name, want) {
  */
 export function summarize(result) {
   const rows = [];
+  // Adds a row and returns it.
   const judge = (metric, r, cmp, target) => {
-    if (!r || !Number.isFinite(r.ratio)) {
-      rows.push({ metric, ratio: NaN, target: `${cmp} ${target}`, pass: 'not measured' });
-      return;
-    }
-    const pass = cmp === '<=' ? r.hi <= target : r.lo >= target;
-    rows.push({ metric, ratio: r.ratio, lo: r.lo, hi: r.hi, target: `${cmp} ${target}`, pass });
+    const row = !r || !Number.isFinite(r.ratio)
+      ? { metric, ratio: NaN, target: `${cmp} ${target}`, pass: 'not measured' }
+      : { metric, ratio: r.ratio, lo: r.lo, hi: r.hi, target: `${cmp} ${target}`, pass: cmp === '<=' ? r.hi <= target : r.lo >= target };
+    rows.push(row);
+    return row;
   };
   const ratioOf = (a, b, ci) => (ci ? { ratio: a / b, lo: ci.lo, hi: ci.hi } : null);
-  // A target that its own floor misses, the floor's whole interval outside
+  // A ceiling that its own floor misses, the floor's whole interval above
   // it, is out of reach on this machine: the floor row gives the limit, the
   // row after it how close the library comes to that floor.
-  const floorOf = (main, floor) => {
-    if (!main || !floor || main.pass !== false || floor.pass !== false) return;
-    const outside = floor.target.startsWith('<=') ? floor.lo > Number(floor.target.slice(3)) : floor.hi < Number(floor.target.slice(3));
-    if (outside) main.pass = 'out of reach';
+  const floorOf = (main, floor, ceiling) => {
+    if (main && main.pass === false && floor.pass === false && floor.lo > ceiling) main.pass = 'out of reach';
   };
   if (result.throughput) {
     const tp = result.throughput.stats;
@@ -56,7 +54,7 @@ export function summarize(result) {
   if (result.latency) {
     const lt = result.latency.stats;
     const ci = result.latency.ci;
-    judge('connect + echo lib/mptcpize (median)', lt.mptcpize && ratioOf(lt.lib.median, lt.mptcpize.median, ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+    const main = judge('connect + echo lib/mptcpize (median)', lt.mptcpize && ratioOf(lt.lib.median, lt.mptcpize.median, ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
     judge('connect + echo lib/mptcpize (p99)', lt.mptcpize && ratioOf(lt.lib.p99, lt.mptcpize.p99, ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
     const bn = result.latency.byName;
     if (bn) {
@@ -65,9 +63,7 @@ export function summarize(result) {
     }
     if (lt.floor && lt.mptcpize) {
       // The floor of the library's way of connecting, against the same targets: how close the library gets.
-      const main = rows.find((r) => r.metric === 'connect + echo lib/mptcpize (median)');
-      judge('  floor/mptcpize (median)', ratioOf(lt.floor.median, lt.mptcpize.median, ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
-      floorOf(main, rows[rows.length - 1]);
+      floorOf(main, judge('  floor/mptcpize (median)', ratioOf(lt.floor.median, lt.mptcpize.median, ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio), TARGETS.latMedianRatio);
       judge('  lib/floor (median)', ratioOf(lt.lib.median, lt.floor.median, ci.libVsFloorMedian), '<=', TARGETS.latMedianRatio);
     }
     const again = lt['mptcpize again'];
@@ -80,12 +76,10 @@ export function summarize(result) {
     if (one) {
       // In one mptcpize'd process, connect by connect: no process effects between the two.
       const os = one.literal.stats;
-      judge('connect + echo in one process lib/mptcpize (median)', ratioOf(os.lib.median, os.net.median, one.literal.ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
+      const oneMain = judge('connect + echo in one process lib/mptcpize (median)', ratioOf(os.lib.median, os.net.median, one.literal.ci.libVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
       judge('connect + echo in one process lib/mptcpize (p99)', ratioOf(os.lib.p99, os.net.p99, one.literal.ci.libVsMptcpizeP99), '<=', TARGETS.latP99Ratio);
       if (os.floor) {
-        const main = rows[rows.length - 2];
-        judge('  floor/mptcpize (median)', ratioOf(os.floor.median, os.net.median, one.literal.ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio);
-        floorOf(main, rows[rows.length - 1]);
+        floorOf(oneMain, judge('  floor/mptcpize (median)', ratioOf(os.floor.median, os.net.median, one.literal.ci.floorVsMptcpizeMedian), '<=', TARGETS.latMedianRatio), TARGETS.latMedianRatio);
         judge('  lib/floor (median)', ratioOf(os.lib.median, os.floor.median, one.literal.ci.libVsFloorMedian), '<=', TARGETS.latMedianRatio);
       }
       if (one.byName) {
@@ -98,14 +92,12 @@ export function summarize(result) {
   if (result.calls) {
     for (const fn of ['isMptcp', 'getInfo', 'getSubflows']) {
       const r = result.calls.ratios[fn] ?? {};
-      judge(`${fn} / C getsockopt floor`, r.libVsC, '<=', TARGETS.callFloorRatio);
-      const main = rows[rows.length - 1];
-      judge(`  its bare addon call / C floor`, r.napiVsC, '<=', TARGETS.callFloorRatio);
-      floorOf(main, rows[rows.length - 1]);
+      const t = TARGETS.callFloorRatio;
+      const main = judge(`${fn} / C getsockopt floor`, r.libVsC, '<=', t);
+      floorOf(main, judge(`  its bare addon call / C floor`, r.napiVsC, '<=', t), t);
       if (r.decodedVsC) {
         // A result object to build: the floor is the addon's call and the decode.
-        judge(`  its addon call + decode / C floor`, r.decodedVsC, '<=', TARGETS.callFloorRatio);
-        floorOf(main, rows[rows.length - 1]);
+        floorOf(main, judge(`  its addon call + decode / C floor`, r.decodedVsC, '<=', t), t);
         judge(`  ${fn} / its addon call + decode`, r.libVsDecoded, '<=', TARGETS.callFloorRatio);
       } else {
         judge(`  ${fn} / its bare addon call`, r.libVsNapi, '<=', TARGETS.callFloorRatio);
