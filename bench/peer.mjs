@@ -172,10 +172,11 @@ function pingOnce(port, check, host, kind = mode) {
   });
 }
 
-async function latency(port, n, host) {
+async function latency(port, n, host, skip = 0) {
   const us = new Array(n);
   const connectUs = new Array(n);
   let mptcp = null;
+  for (let i = 0; i < skip; i++) await pingOnce(port, false, host);
   for (let i = 0; i < n; i++) {
     const [t, tc, mp] = await pingOnce(port, i === 0, host);
     if (i === 0) mptcp = mp;
@@ -198,7 +199,7 @@ async function latency(port, n, host) {
  * of its own (the library) pays for a sharing that a program connecting
  * one way does not have (BENCH_LAT_BLOCK sets longer runs).
  */
-async function latencyPaired(port, n, host, kinds, block = 1) {
+async function latencyPaired(port, n, host, kinds, block = 1, skip = 0) {
   const us = {};
   const connectUs = {};
   const mptcp = {};
@@ -208,6 +209,7 @@ async function latencyPaired(port, n, host, kinds, block = 1) {
     mptcp[k] = null;
   }
   const order = [...kinds];
+  for (let i = 0; i < skip; i++) for (const k of kinds) await pingOnce(port, false, host, k);
   for (let done = 0; done < n; done += block) {
     for (let j = order.length - 1; j > 0; j--) {
       const r = Math.floor(Math.random() * (j + 1));
@@ -385,8 +387,8 @@ async function client() {
     const cmd = JSON.parse(line);
     try {
       if (cmd.cmd === 'send') send(await sendBulk(cmd.port, cmd.bytes, cmd.chunk));
-      else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n, cmd.host));
-      else if (cmd.cmd === 'latencyPaired') send(await latencyPaired(cmd.port, cmd.n, cmd.host, cmd.kinds, cmd.block));
+      else if (cmd.cmd === 'latency') send(await latency(cmd.port, cmd.n, cmd.host, cmd.skip));
+      else if (cmd.cmd === 'latencyPaired') send(await latencyPaired(cmd.port, cmd.n, cmd.host, cmd.kinds, cmd.block, cmd.skip));
       else if (cmd.cmd === 'calls') send(await calls(cmd.port, cmd.warm, cmd.batches, cmd.per));
       else if (cmd.cmd === 'hold') send(await hold(cmd.port));
       else if (cmd.cmd === 'holdMany') send(await holdMany(cmd.port, cmd.n));

@@ -23,6 +23,15 @@ export const CFG = {
   // in one process: connects of a kind in a row before the next kind's (see bench/peer.mjs latencyPaired)
   latBlock: envNumber('BENCH_LAT_BLOCK', 1),
   latWarm: envNumber('BENCH_LAT_WARM', QUICK ? 100 : 200),
+  // connects made, not measured, at the start of every turn: the first
+  // connects after a turn of the other modes' run on idle cores and cold
+  // caches (the first one 3 to 4 times the median, the tenth within 2 %),
+  // one sample in a hundred: a turn's first connect would be the p99
+  latRewarm: envNumber('BENCH_LAT_REWARM', QUICK ? 5 : 10),
+  // the latency peers' helper threads under SCHED_IDLE (bench/run/peers.mjs idleHelpers)
+  latIdleHelpers: process.env.BENCH_LAT_IDLE_HELPERS !== '0',
+  // across processes, the pairs not taking their turn stopped (bench/run/peers.mjs holdPair)
+  latHold: process.env.BENCH_LAT_HOLD !== '0',
   // fresh process pairs every this many connects: a process keeps an offset
   // of its own, for each kind of connect apart (code placement, JIT
   // history), so the latency intervals resample whole process pairs
@@ -67,6 +76,7 @@ export const log = makeLog(JSON_OUT);
 
 export const MPTCPIZE = which('mptcpize');
 export const TASKSET = which('taskset');
+export const CHRT = which('chrt');
 export const SS = which('ss');
 export const NCPU = os.availableParallelism?.() ?? os.cpus().length;
 export const CPU_SEND = 0;

@@ -3,7 +3,7 @@
 // pairs every latRespawn; the servers say whether the echoes they accepted were MPTCP.
 import { blockBootstrapRatio, median, quantile, rotated } from '../common.mjs';
 import { CFG, FLOOR_MODE, active, log } from './config.mjs';
-import { agree, startPair, startPairs, stopPairs } from './peers.mjs';
+import { agree, holdPair, idleHelpers, startPair, startPairs, stopPairs } from './peers.mjs';
 
 /**
  * Sequential connects to `host`, latN of them per mode, the modes taking
@@ -23,9 +23,11 @@ async function measure(modes, host, latN) {
   const chunks = Math.ceil(latN / CFG.latChunk);
   const perPair = Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk));
   let pairs = null;
+  let helpersIdle = true;
   const closePairs = async () => {
     if (!pairs) return;
     for (const name of names) {
+      if (pairs[name].held) holdPair(pairs[name], false);
       const s = await pairs[name].server.request({ cmd: 'echoStats' }, 'echoStats');
       verified[name].checked += s.checked;
       verified[name].serverMptcp += s.mptcp;
@@ -33,19 +35,25 @@ async function measure(modes, host, latN) {
     await stopPairs(pairs);
     pairs = null;
   };
-  const ping = (name, n, timeoutMs) => pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n, host }, 'latency', timeoutMs);
+  const ping = (name, n, timeoutMs, skip = CFG.latRewarm) => pairs[name].client.request({ cmd: 'latency', port: pairs[name].ports.echo, n, host, skip }, 'latency', timeoutMs);
   const noteClient = (name, mp) => { verified[name].client = agree(verified[name].client, mp); };
   try {
     for (let c = 0; c < chunks; c++) {
       if (c % perPair === 0) {
         // Fresh process pairs, warmed up (JIT, allocator, listen queue).
         await closePairs();
-        pairs = await startPairs(modes);
-        for (const name of names) noteClient(name, (await ping(name, CFG.latWarm)).mptcp);
+        pairs = await startPairs(modes, CFG.latIdleHelpers);
+        for (const name of names) helpersIdle &&= pairs[name].idle;
+        for (const name of names) {
+          noteClient(name, (await ping(name, CFG.latWarm, undefined, 0)).mptcp);
+          if (CFG.latHold) holdPair(pairs[name], true);
+        }
       }
       const n = Math.min(CFG.latChunk, latN - c * CFG.latChunk);
       for (const name of rotated(names, c)) {
+        if (CFG.latHold) holdPair(pairs[name], false);
         const r = await ping(name, n, 120_000);
+        if (CFG.latHold) holdPair(pairs[name], true);
         samples[name].push(...r.us);
         connectSamples[name].push(...r.connectUs);
         noteClient(name, r.mptcp);
@@ -66,7 +74,7 @@ async function measure(modes, host, latN) {
       connectMedian: median(connectSamples[name]),
     };
   }
-  return { samples, stats, verified, respawnEvery: perPair * CFG.latChunk };
+  return { samples, stats, verified, respawnEvery: perPair * CFG.latChunk, helpersIdle };
 }
 
 /**
@@ -97,14 +105,14 @@ async function measureInOneProcess(host, n, kinds) {
     await stopPairs({ pair });
     pair = null;
   };
-  const run = (count, timeoutMs) => pair.client.request({ cmd: 'latencyPaired', port: pair.ports.echo, n: count, host, kinds, block: CFG.latBlock }, 'latencyPaired', timeoutMs);
+  const run = (count, timeoutMs, skip = CFG.latRewarm) => pair.client.request({ cmd: 'latencyPaired', port: pair.ports.echo, n: count, host, kinds, block: CFG.latBlock, skip }, 'latencyPaired', timeoutMs);
   const note = (r) => { for (const k of kinds) client0[k] = agree(client0[k], r.mptcp[k]); };
   try {
     for (let c = 0; c < chunks; c++) {
       if (c % perPair === 0) {
         await closePair();
-        pair = await startPair(client, mptcpize);
-        note(await run(CFG.latWarm, 120_000));
+        pair = await startPair(client, mptcpize, CFG.latIdleHelpers);
+        note(await run(CFG.latWarm, 120_000, 0));
       }
       const r = await run(Math.min(CFG.latChunk, n - c * CFG.latChunk), 120_000);
       for (const k of kinds) {
@@ -136,6 +144,8 @@ const processBlock = () => Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk)
 const paired = (a, b, q) => blockBootstrapRatio(a, b, q, processBlock());
 
 export async function latencyPhase(result) {
+  // This process's own helpers too: its GC between turns must not take a core from a pair's turn.
+  if (CFG.latIdleHelpers) idleHelpers(process.pid);
   // By IP literal: every mode, the floor of the library's way of connecting,
   // and mptcpize once more (the same program against itself: how far apart
   // two identical modes come out across processes on this machine).
@@ -148,6 +158,7 @@ export async function latencyPhase(result) {
     ci.libVsMptcpizeP99 = paired(samples.lib, samples.mptcpize, 0.99);
     ci.floorVsMptcpizeMedian = paired(samples.floor, samples.mptcpize, 0.5);
     ci.againVsMptcpizeMedian = paired(samples['mptcpize again'], samples.mptcpize, 0.5);
+    ci.againVsMptcpizeP99 = paired(samples['mptcpize again'], samples.mptcpize, 0.99);
   }
   ci.libVsFloorMedian = paired(samples.lib, samples.floor, 0.5);
   ci.libVsFloorP99 = paired(samples.lib, samples.floor, 0.99);
@@ -156,26 +167,34 @@ export async function latencyPhase(result) {
   let byName = null;
   const named = active().filter((m) => m.name !== 'tcp');
   if (named.length === 2 && CFG.latNameN > 0) {
-    const r = await measure(named, 'localhost', CFG.latNameN);
+    const r = await measure([...named, { ...again, name: 'mptcpize again' }], 'localhost', CFG.latNameN);
     byName = {
       host: 'localhost', iterations: CFG.latNameN, stats: r.stats, verified: r.verified,
-      ci: { libVsMptcpizeMedian: paired(r.samples.lib, r.samples.mptcpize, 0.5), libVsMptcpizeP99: paired(r.samples.lib, r.samples.mptcpize, 0.99) },
+      ci: {
+        libVsMptcpizeMedian: paired(r.samples.lib, r.samples.mptcpize, 0.5),
+        libVsMptcpizeP99: paired(r.samples.lib, r.samples.mptcpize, 0.99),
+        againVsMptcpizeP99: paired(r.samples['mptcpize again'], r.samples.mptcpize, 0.99),
+      },
     };
     log(`latency: ${CFG.latNameN} connects by name per mode done`);
   }
   // The same comparisons in one mptcpize'd process, connect by connect.
   let oneProcess = null;
   if (active().some((m) => m.name === 'mptcpize')) {
-    const one = await measureInOneProcess('127.0.0.1', CFG.latN, ['lib', 'net', 'floor']);
-    const named = CFG.latNameN > 0 ? await measureInOneProcess('localhost', CFG.latNameN, ['lib', 'net']) : null;
+    // 'net again': net.connect once more, a kind of its own (the A/A of the one-process rows)
+    const one = await measureInOneProcess('127.0.0.1', CFG.latN, ['lib', 'net', 'floor', 'net again']);
+    const named = CFG.latNameN > 0 ? await measureInOneProcess('localhost', CFG.latNameN, ['lib', 'net', 'net again']) : null;
     const pci = (r) => ({
       libVsMptcpizeMedian: paired(r.samples.lib, r.samples.net, 0.5),
       libVsMptcpizeP99: paired(r.samples.lib, r.samples.net, 0.99),
+      againVsMptcpizeMedian: paired(r.samples['net again'], r.samples.net, 0.5),
+      againVsMptcpizeP99: paired(r.samples['net again'], r.samples.net, 0.99),
       ...(r.samples.floor ? { floorVsMptcpizeMedian: paired(r.samples.floor, r.samples.net, 0.5), libVsFloorMedian: paired(r.samples.lib, r.samples.floor, 0.5) } : {}),
     });
     const strip = (r) => ({ host: r.host, iterations: r.iterations, stats: r.stats, verified: r.verified, ci: pci(r) });
     oneProcess = { literal: strip(one), byName: named && strip(named) };
     log(`latency: ${CFG.latN} + ${CFG.latNameN} rounds in one process done`);
   }
-  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: lit.respawnEvery, stats: lit.stats, ci, verified: lit.verified, byName, oneProcess };
+  const setup = { rewarm: CFG.latRewarm, helpersIdle: CFG.latIdleHelpers && lit.helpersIdle, holdIdlePairs: CFG.latHold };
+  result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: lit.respawnEvery, setup, stats: lit.stats, ci, verified: lit.verified, byName, oneProcess };
 }

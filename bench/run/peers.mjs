@@ -2,10 +2,11 @@
 // echo) pinned to CPU_RECV and a client pinned to CPU_SEND per mode, and the
 // kernel's own view of whether a mode's connections are MPTCP.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonLineChild } from '../child.mjs';
-import { CPU_RECV, CPU_SEND, SS, TASKSET, active } from './config.mjs';
+import { CHRT, CPU_RECV, CPU_SEND, SS, TASKSET, active } from './config.mjs';
 
 const PEER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'peer.mjs');
 
@@ -15,22 +16,59 @@ function startPeer(mode, role, cpu) {
   return new JsonLineChild(`${mode.name} ${role}`, cmd, { bye: JSON.stringify({ cmd: 'exit' }) + '\n' });
 }
 
-/** A fresh server (CPU_RECV) + client (CPU_SEND) process pair for a mode (the server of `serverMode`'s kind). */
-export async function startPair(mode, serverMode = mode) {
+/**
+ * Puts every thread of process `pid` but its main thread (V8's compiler and
+ * GC helpers, made at start) under SCHED_IDLE: on a core of its own
+ * process's, a helper then runs only while the main thread waits, instead
+ * of holding the core for a scheduler slice (3 ms) while the main thread
+ * is ready. Threads made later (libuv's pool, for lookups) keep the
+ * normal policy. False when a thread could not be moved.
+ */
+export function idleHelpers(pid) {
+  if (!CHRT || !pid) return false;
+  let ok = true;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (Number(tid) === pid) continue;
+    if (spawnSync(CHRT, ['-i', '-p', '0', tid]).status !== 0) ok = false;
+  }
+  return ok;
+}
+
+/**
+ * A fresh server (CPU_RECV) + client (CPU_SEND) process pair for a mode
+ * (the server of `serverMode`'s kind); `helpersIdle`: their helper threads
+ * under SCHED_IDLE (see idleHelpers).
+ */
+export async function startPair(mode, serverMode = mode, helpersIdle = false) {
   const server = startPeer(serverMode, 'server', CPU_RECV);
   const client = startPeer(mode, 'client', CPU_SEND);
-  const [ports] = await Promise.all([server.next('ready', 20_000), client.next('ready', 20_000)]);
-  return { mode, server, client, ports };
+  const [ports, cready] = await Promise.all([server.next('ready', 20_000), client.next('ready', 20_000)]);
+  const idle = helpersIdle ? idleHelpers(ports.pid) && idleHelpers(cready.pid) : false;
+  return { mode, server, client, ports, clientPid: cready.pid, idle, held: false };
 }
 
 /** A fresh pair for every available mode (or those given), by mode name. */
-export async function startPairs(modes = active()) {
+export async function startPairs(modes = active(), helpersIdle = false) {
   const pairs = {};
-  for (const mode of modes) pairs[mode.name] = await startPair(mode);
+  for (const mode of modes) pairs[mode.name] = await startPair(mode, mode, helpersIdle);
   return pairs;
 }
 
+/**
+ * Stops (SIGSTOP) or continues (SIGCONT) a pair's two processes: a pair
+ * whose mode is not taking its turn holds still, so that its background
+ * work (V8's compiles and GC of its own last turn) runs in its own next
+ * turn, not in another mode's.
+ */
+export function holdPair(pair, hold) {
+  for (const pid of [pair.ports.pid, pair.clientPid]) {
+    if (pid) process.kill(pid, hold ? 'SIGSTOP' : 'SIGCONT');
+  }
+  pair.held = hold;
+}
+
 export async function stopPairs(pairs) {
+  for (const p of Object.values(pairs)) if (p.held) holdPair(p, false);
   await Promise.all(Object.values(pairs).flatMap((p) => [p.server.stop(), p.client.stop()]));
 }
 
