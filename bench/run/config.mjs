@@ -41,7 +41,7 @@ export const CFG = {
   // per-call cost: rounds of (C floor, then the JavaScript calls), each in batches
   calls: envNumber('BENCH_CALLS', QUICK ? 50_000 : 200_000),
   callBatches: 10,
-  callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 6),
+  callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 20), // the interval resamples rounds: the machine drifts between them
   callWarm: QUICK ? 20_000 : 50_000,
   // HTTP servers under autocannon: rounds of one short run per server per
   // kind (many short paired runs resolve more than a few long ones here)
