@@ -60,12 +60,26 @@ export async function startPairs(modes = active(), helpersIdle = false) {
  * work (V8's compiles and GC of its own last turn) runs in its own next
  * turn, not in another mode's.
  */
+const heldPids = new Set();
 export function holdPair(pair, hold) {
   for (const pid of [pair.ports.pid, pair.clientPid]) {
-    if (pid) process.kill(pid, hold ? 'SIGSTOP' : 'SIGCONT');
+    if (!pid) continue;
+    process.kill(pid, hold ? 'SIGSTOP' : 'SIGCONT');
+    if (hold) heldPids.add(pid);
+    else heldPids.delete(pid);
   }
   pair.held = hold;
 }
+// However the bench ends, no peer stays stopped (a stopped peer would not see its stdin close).
+process.once('exit', () => {
+  for (const pid of heldPids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone already
+    }
+  }
+});
 
 export async function stopPairs(pairs) {
   for (const p of Object.values(pairs)) if (p.held) holdPair(p, false);
