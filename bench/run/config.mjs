@@ -43,10 +43,10 @@ export const CFG = {
   // and JavaScript runs (syscalls took 0.24 µs one day and 0.65 the next,
   // batch to batch ±20 %): 60 rounds of 50,000 calls per kind resolved 3 to
   // 8 %, 20 of 200,000 10 to 15 %
-  calls: envNumber('BENCH_CALLS', QUICK ? 50_000 : 50_000),
+  calls: envNumber('BENCH_CALLS', 50_000),
   callBatches: 10,
   callRounds: envNumber('BENCH_CALL_ROUNDS', QUICK ? 3 : 60),
-  callWarm: QUICK ? 20_000 : 20_000,
+  callWarm: 20_000,
   // HTTP servers under autocannon: rounds of one short run per server per
   // kind (many short paired runs resolve more than a few long ones here)
   httpRounds: envNumber('BENCH_HTTP_ROUNDS', QUICK ? 6 : 60),
