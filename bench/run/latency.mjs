@@ -97,6 +97,7 @@ async function measureInOneProcess(host, n, kinds) {
   const chunks = Math.ceil(n / CFG.latChunk);
   const perPair = Math.max(1, Math.round(CFG.latRespawn / CFG.latChunk));
   let pair = null;
+  let helpersIdle = true;
   const closePair = async () => {
     if (!pair) return;
     const st = await pair.server.request({ cmd: 'echoStats' }, 'echoStats');
@@ -112,6 +113,7 @@ async function measureInOneProcess(host, n, kinds) {
       if (c % perPair === 0) {
         await closePair();
         pair = await startPair(client, mptcpize, CFG.latIdleHelpers);
+        helpersIdle &&= pair.idle;
         note(await run(CFG.latWarm, 120_000, 0));
       }
       const r = await run(Math.min(CFG.latChunk, n - c * CFG.latChunk), 120_000);
@@ -130,7 +132,7 @@ async function measureInOneProcess(host, n, kinds) {
     stats[k] = { n: xs.length, median: median(xs), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), min: Math.min(...xs), connectMedian: median(connectSamples[k]) };
   }
   const serverMptcp = server.checked === 0 ? null : server.mptcp === server.checked ? true : server.mptcp === 0 ? false : 'mixed';
-  return { host, iterations: n, samples, stats, verified: { client: client0, server: serverMptcp } };
+  return { host, iterations: n, samples, stats, verified: { client: client0, server: serverMptcp }, helpersIdle };
 }
 
 /**
@@ -165,9 +167,11 @@ export async function latencyPhase(result) {
   log(`latency: ${CFG.latN} connects per mode done`);
   // By name ('localhost': a lookup of both families, Happy Eyeballs in Node 20+), lib against mptcpize.
   let byName = null;
+  let idleEverywhere = lit.helpersIdle;
   const named = active().filter((m) => m.name !== 'tcp');
   if (named.length === 2 && CFG.latNameN > 0) {
     const r = await measure([...named, { ...again, name: 'mptcpize again' }], 'localhost', CFG.latNameN);
+    idleEverywhere &&= r.helpersIdle;
     byName = {
       host: 'localhost', iterations: CFG.latNameN, stats: r.stats, verified: r.verified,
       ci: {
@@ -191,10 +195,11 @@ export async function latencyPhase(result) {
       againVsMptcpizeP99: paired(r.samples['net again'], r.samples.net, 0.99),
       ...(r.samples.floor ? { floorVsMptcpizeMedian: paired(r.samples.floor, r.samples.net, 0.5), libVsFloorMedian: paired(r.samples.lib, r.samples.floor, 0.5) } : {}),
     });
+    idleEverywhere &&= one.helpersIdle && (!named || named.helpersIdle);
     const strip = (r) => ({ host: r.host, iterations: r.iterations, stats: r.stats, verified: r.verified, ci: pci(r) });
     oneProcess = { literal: strip(one), byName: named && strip(named) };
     log(`latency: ${CFG.latN} + ${CFG.latNameN} rounds in one process done`);
   }
-  const setup = { rewarm: CFG.latRewarm, helpersIdle: CFG.latIdleHelpers && lit.helpersIdle, holdIdlePairs: CFG.latHold };
+  const setup = { rewarm: CFG.latRewarm, helpersIdle: CFG.latIdleHelpers && idleEverywhere, holdIdlePairs: CFG.latHold };
   result.latency = { unit: 'µs', iterations: CFG.latN, respawnEvery: lit.respawnEvery, setup, stats: lit.stats, ci, verified: lit.verified, byName, oneProcess };
 }

@@ -43,7 +43,7 @@ export async function startPair(mode, serverMode = mode, helpersIdle = false) {
   const server = startPeer(serverMode, 'server', CPU_RECV);
   const client = startPeer(mode, 'client', CPU_SEND);
   const [ports, cready] = await Promise.all([server.next('ready', 20_000), client.next('ready', 20_000)]);
-  const idle = helpersIdle ? idleHelpers(ports.pid) && idleHelpers(cready.pid) : false;
+  const idle = helpersIdle ? [idleHelpers(ports.pid), idleHelpers(cready.pid)].every(Boolean) : false;
   return { mode, server, client, ports, clientPid: cready.pid, idle, held: false };
 }
 
@@ -54,32 +54,43 @@ export async function startPairs(modes = active(), helpersIdle = false) {
   return pairs;
 }
 
+const heldPids = new Set();
+const signal = (pid, sig) => {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if (err.code !== 'ESRCH') throw err; // gone already: nothing to stop or continue
+  }
+};
+
 /**
  * Stops (SIGSTOP) or continues (SIGCONT) a pair's two processes: a pair
  * whose mode is not taking its turn holds still, so that its background
  * work (V8's compiles and GC of its own last turn) runs in its own next
  * turn, not in another mode's.
  */
-const heldPids = new Set();
 export function holdPair(pair, hold) {
+  pair.held = hold;
   for (const pid of [pair.ports.pid, pair.clientPid]) {
     if (!pid) continue;
-    process.kill(pid, hold ? 'SIGSTOP' : 'SIGCONT');
     if (hold) heldPids.add(pid);
     else heldPids.delete(pid);
+    signal(pid, hold ? 'SIGSTOP' : 'SIGCONT');
   }
-  pair.held = hold;
 }
+
 // However the bench ends, no peer stays stopped (a stopped peer would not see its stdin close).
-process.once('exit', () => {
-  for (const pid of heldPids) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // gone already
-    }
-  }
-});
+const continueHeld = () => {
+  for (const pid of heldPids) signal(pid, 'SIGCONT');
+  heldPids.clear();
+};
+process.once('exit', continueHeld);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    continueHeld();
+    process.kill(process.pid, sig);
+  });
+}
 
 export async function stopPairs(pairs) {
   for (const p of Object.values(pairs)) if (p.held) holdPair(p, false);
